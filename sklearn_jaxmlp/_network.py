@@ -1,0 +1,163 @@
+"""The network's math: initialisation, forward pass, loss and backward pass.
+
+Everything here is a pure function of JAX arrays. Parameters are a tuple of
+``(weight, bias)`` pairs, one per layer, with ``weight`` of shape
+``(fan_in, fan_out)``. The backward pass is derived by hand, as in the
+notebook this project started from: for a softmax or logistic output under
+cross-entropy the output delta is ``A - Y``, and each hidden layer multiplies
+the propagated delta by its activation's derivative.
+
+The functions return *sums* over the rows of a batch, weighted by a per-row
+weight ``w`` (zero for padding). Dividing by the total weight is left to the
+caller, so that a batch split across devices can add its partial sums first.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+Params = tuple[tuple[jax.Array, jax.Array], ...]
+
+
+class Activation(NamedTuple):
+    """An activation and its derivative, written from pre- and post-values."""
+
+    fn: object
+    derivative: object
+
+
+def _relu_derivative(z, a):
+    return (z > 0).astype(a.dtype)
+
+
+def _logistic_derivative(z, a):
+    return a * (1 - a)
+
+
+def _tanh_derivative(z, a):
+    return 1 - a * a
+
+
+def _identity_derivative(z, a):
+    return jnp.ones_like(a)
+
+
+ACTIVATIONS = {
+    "identity": Activation(lambda z: z, _identity_derivative),
+    "logistic": Activation(jax.nn.sigmoid, _logistic_derivative),
+    "relu": Activation(lambda z: jnp.maximum(z, 0), _relu_derivative),
+    "tanh": Activation(jnp.tanh, _tanh_derivative),
+}
+
+OUTPUT_ACTIVATIONS = ("logistic", "softmax")
+
+
+def init_params(key, layer_sizes, dtype=jnp.float32) -> Params:
+    """Draw weights as N(0, 1) / sqrt(fan_in) and set biases to zero."""
+    keys = jax.random.split(key, len(layer_sizes) - 1)
+    params = []
+    for layer_key, fan_in, fan_out in zip(
+        keys, layer_sizes[:-1], layer_sizes[1:], strict=True
+    ):
+        weight = jax.random.normal(layer_key, (fan_in, fan_out), dtype)
+        weight = weight / jnp.sqrt(jnp.asarray(fan_in, dtype))
+        params.append((weight, jnp.zeros((fan_out,), dtype)))
+    return tuple(params)
+
+
+def forward(params: Params, x, activation: str):
+    """Return the output layer's pre-activations (logits) for rows ``x``."""
+    act = ACTIVATIONS[activation].fn
+    a = x
+    for weight, bias in params[:-1]:
+        a = act(a @ weight + bias)
+    weight, bias = params[-1]
+    return a @ weight + bias
+
+
+def output_probabilities(logits, out_activation: str):
+    """Turn logits into probabilities of the output activation."""
+    if out_activation == "softmax":
+        return jax.nn.softmax(logits, axis=-1)
+    return jax.nn.sigmoid(logits)
+
+
+def row_losses(logits, y, out_activation: str):
+    """Cross-entropy of each row, computed stably from the logits.
+
+    For a softmax output ``y`` is one-hot; for a logistic output each column
+    of ``y`` is an independent 0/1 target.
+    """
+    if out_activation == "softmax":
+        return -jnp.sum(y * jax.nn.log_softmax(logits, axis=-1), axis=-1)
+    return jnp.sum(jax.nn.softplus(logits) - y * logits, axis=-1)
+
+
+def l2_penalty(params: Params):
+    """Half the sum of squared weights (biases are not penalised)."""
+    return 0.5 * sum(jnp.sum(weight * weight) for weight, _ in params)
+
+
+def loss_and_grad_sums(params: Params, x, y, w, activation, out_activation):
+    """Weighted loss sum and its gradient sums, by the hand-derived backward pass.
+
+    Parameters
+    ----------
+    params : tuple of (weight, bias) pairs
+    x : array of shape (batch, n_features)
+    y : array of shape (batch, n_outputs), 0/1 targets
+    w : array of shape (batch,), row weights (0 for padding rows)
+    activation, out_activation : str
+
+    Returns
+    -------
+    loss_sum : scalar, ``sum_i w_i * loss_i`` without the L2 term
+    grad_sums : pytree like ``params``, gradients of ``loss_sum``
+    """
+    act = ACTIVATIONS[activation]
+
+    # Forward pass, keeping each layer's input and pre-activation
+    inputs, pre_activations = [x], []
+    for weight, bias in params[:-1]:
+        z = inputs[-1] @ weight + bias
+        pre_activations.append(z)
+        inputs.append(act.fn(z))
+    weight, bias = params[-1]
+    logits = inputs[-1] @ weight + bias
+
+    loss_sum = jnp.sum(w * row_losses(logits, y, out_activation))
+
+    # Output delta: softmax or logistic with cross-entropy gives A - Y
+    delta = (output_probabilities(logits, out_activation) - y) * w[:, None]
+
+    # Backward pass, last layer first
+    grads = [None] * len(params)
+    for layer in range(len(params) - 1, -1, -1):
+        grads[layer] = (inputs[layer].T @ delta, jnp.sum(delta, axis=0))
+        if layer > 0:
+            z, a = pre_activations[layer - 1], inputs[layer]
+            delta = (delta @ params[layer][0].T) * act.derivative(z, a)
+    return loss_sum, tuple(grads)
+
+
+def regularized_loss_and_grads(
+    params: Params, x, y, w, alpha, activation, out_activation
+):
+    """Mean loss and gradients of one batch, with MLPClassifier's L2 term.
+
+    The L2 term is ``alpha / 2 * ||W||^2`` divided by the batch's total
+    weight, exactly as scikit-learn's MLP adds it to every batch.
+    """
+    loss_sum, grad_sums = loss_and_grad_sums(
+        params, x, y, w, activation, out_activation
+    )
+    # A batch whose rows all weigh zero changes nothing
+    total = jnp.sum(w)
+    scale = jnp.where(total > 0, 1 / jnp.where(total > 0, total, 1), 0)
+    loss = (loss_sum + alpha * l2_penalty(params)) * scale
+    grads = tuple(
+        ((g_weight + alpha * weight) * scale, g_bias * scale)
+        for (weight, _), (g_weight, g_bias) in zip(params, grad_sums, strict=True)
+    )
+    return loss, grads

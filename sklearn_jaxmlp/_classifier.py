@@ -422,7 +422,7 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
             out_activation=self.out_activation_,
             solver=self.solver,
             nesterov=bool(self.nesterovs_momentum),
-            batch_size=batch_size,
+            batch_size=0 if full_batch else batch_size,
             full_batch=full_batch,
             shuffle=bool(self.shuffle) and not full_batch,
         )
@@ -536,8 +536,8 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         classes = np.unique(np.asarray(classes))
         if not first_pass and not np.array_equal(classes, self.classes_):
             raise ValueError(
-                f"classes={classes!r} is not the same as on the first call to "
-                f"partial_fit, which gave {self.classes_!r}."
+                f"classes={classes.tolist()} is not the same as on the first "
+                f"call to partial_fit, which gave {self.classes_.tolist()}."
             )
 
     def _check_warm_start_classes(self, y):
@@ -545,7 +545,7 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         if not np.array_equal(classes, self.classes_):
             raise ValueError(
                 "warm_start needs y to have the same classes as the previous "
-                f"fit: it had {self.classes_!r}, y has {classes!r}."
+                f"fit: it had {self.classes_.tolist()}, y has {classes.tolist()}."
             )
 
     def _encode(self, y):
@@ -553,8 +553,8 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(
-                f"y has labels {unknown!r} that are not among the classes "
-                f"seen in the first fit, {self.classes_!r}."
+                f"y has labels {unknown.tolist()} that are not among the "
+                f"classes seen in the first fit, {self.classes_.tolist()}."
             )
         indices = np.searchsorted(self.classes_, y)
         if self.classes_.size == 2:

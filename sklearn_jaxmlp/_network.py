@@ -141,23 +141,28 @@ def loss_and_grad_sums(params: Params, x, y, w, activation, out_activation):
     return loss_sum, tuple(grads)
 
 
-def regularized_loss_and_grads(
-    params: Params, x, y, w, alpha, activation, out_activation
-):
-    """Mean loss and gradients of one batch, with MLPClassifier's L2 term.
+def regularize(params: Params, loss_sum, grad_sums, total_weight, alpha):
+    """Mean loss and gradients from their sums, with MLPClassifier's L2 term.
 
     The L2 term is ``alpha / 2 * ||W||^2`` divided by the batch's total
     weight, exactly as scikit-learn's MLP adds it to every batch.
     """
-    loss_sum, grad_sums = loss_and_grad_sums(
-        params, x, y, w, activation, out_activation
-    )
     # A batch whose rows all weigh zero changes nothing
-    total = jnp.sum(w)
-    scale = jnp.where(total > 0, 1 / jnp.where(total > 0, total, 1), 0)
+    positive = total_weight > 0
+    scale = jnp.where(positive, 1 / jnp.where(positive, total_weight, 1), 0)
     loss = (loss_sum + alpha * l2_penalty(params)) * scale
     grads = tuple(
         ((g_weight + alpha * weight) * scale, g_bias * scale)
         for (weight, _), (g_weight, g_bias) in zip(params, grad_sums, strict=True)
     )
     return loss, grads
+
+
+def regularized_loss_and_grads(
+    params: Params, x, y, w, alpha, activation, out_activation
+):
+    """Mean loss and gradients of one batch, L2 term included."""
+    loss_sum, grad_sums = loss_and_grad_sums(
+        params, x, y, w, activation, out_activation
+    )
+    return regularize(params, loss_sum, grad_sums, jnp.sum(w), alpha)

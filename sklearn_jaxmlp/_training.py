@@ -23,6 +23,8 @@ import numpy as np
 from sklearn_jaxmlp._network import (
     forward,
     init_params,
+    loss_and_grad_sums,
+    regularize,
     regularized_loss_and_grads,
 )
 from sklearn_jaxmlp._optimizers import (
@@ -35,6 +37,7 @@ from sklearn_jaxmlp._optimizers import (
 )
 
 _MIN_BUCKET = 256
+_FULL_BATCH_BLOCK = 4096
 
 
 class EpochConfig(NamedTuple):
@@ -44,7 +47,7 @@ class EpochConfig(NamedTuple):
     out_activation: str
     solver: str
     nesterov: bool
-    batch_size: int
+    batch_size: int  # 0 for full-batch epochs, which depend on no size
     full_batch: bool
     shuffle: bool
 
@@ -59,11 +62,12 @@ class TrainData(NamedTuple):
 
 
 def bucket_rows(n):
-    """Round ``n`` up so that few distinct sizes occur (at most 12.5% more)."""
-    if n <= _MIN_BUCKET:
-        return _MIN_BUCKET
-    step = 1 << max((n - 1).bit_length() - 3, 0)
-    return -(-n // step) * step
+    """Round ``n`` up to a power of two, at least 256.
+
+    Every fit whose row count falls in the same bucket reuses one compiled
+    epoch. Padding rows cost memory only: the epoch never computes on them.
+    """
+    return max(_MIN_BUCKET, 1 << (n - 1).bit_length())
 
 
 def place_training_data(x, y, sample_weight) -> TrainData:
@@ -133,9 +137,8 @@ def run_epoch(params, opt_state, data: TrainData, key, alpha, hyper, config):
         return params, opt_state, loss
 
     if config.full_batch:
-        params, opt_state, loss = step(
-            params, opt_state, data.x, data.y, data.sample_weight
-        )
+        loss, grads = _full_batch_loss_and_grads(params, data, alpha, config)
+        params, opt_state = _optimizer_update(config, grads, opt_state, params, hyper)
     else:
         batch_size = config.batch_size
         n_steps_max = -(-n_rows // batch_size)
@@ -163,6 +166,32 @@ def run_epoch(params, opt_state, data: TrainData, key, alpha, hyper, config):
     for leaf in jax.tree.leaves(params):
         finite &= jnp.all(jnp.isfinite(leaf))
     return params, opt_state, loss, finite
+
+
+def _full_batch_loss_and_grads(params, data, alpha, config):
+    """Loss and gradients over all rows, summed block by block.
+
+    Only the blocks that hold real rows are computed, so the padding of the
+    data to a bucketed size costs memory but no arithmetic.
+    """
+    n_rows, n_features = data.x.shape
+    block = min(n_rows, _FULL_BATCH_BLOCK)
+
+    def body(i, sums):
+        start = i * block
+        x = jax.lax.dynamic_slice(data.x, (start, 0), (block, n_features))
+        y = jax.lax.dynamic_slice(data.y, (start, 0), (block, data.y.shape[1]))
+        w = jax.lax.dynamic_slice(data.sample_weight, (start,), (block,))
+        block_sums = loss_and_grad_sums(
+            params, x, y, w, config.activation, config.out_activation
+        )
+        return jax.tree.map(jnp.add, sums, block_sums)
+
+    n_blocks = (data.n_samples + block - 1) // block
+    zeros = (jnp.zeros((), jnp.float32), jax.tree.map(jnp.zeros_like, params))
+    loss_sum, grad_sums = jax.lax.fori_loop(0, n_blocks, body, zeros)
+    total_weight = jnp.sum(data.sample_weight)
+    return regularize(params, loss_sum, grad_sums, total_weight, alpha)
 
 
 def _epoch_order(key, n_rows, n, shuffle):

@@ -165,8 +165,11 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
     exact cross-entropy of the logits, where MLPClassifier clips
     probabilities to machine epsilon first.
 
-    Compiled programs are cached for the whole process: fitting the same
-    architecture again, on any number of samples, compiles nothing new.
+    Compiled programs are cached for the whole process. Training rows are
+    padded to the next power of two (at least 256), so fitting the same
+    architecture and batch size again on any number of samples within that
+    bucket (cross-validation folds, for one) compiles nothing new; so does
+    predicting on any number of rows.
 
     Examples
     --------
@@ -365,14 +368,17 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
             caller_name=type(self).__name__,
         )
         before = self.__dict__.copy()
+        start = time.perf_counter()
         try:
-            return self._fit(X, y, incremental=incremental, classes=classes)
+            return self._fit(
+                X, y, incremental=incremental, classes=classes, start=start
+            )
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
 
-    def _fit(self, X, y, *, incremental, classes):
+    def _fit(self, X, y, *, incremental, classes, start):
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         fitted = self.__sklearn_is_fitted__()
         first_pass = not fitted or not (self.warm_start or incremental)
@@ -439,16 +445,32 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         data = _training.place_training_data(X, y_onehot, sample_weight)
 
         self._run_epochs(
-            params, opt_state, data, shuffle_key, alpha, hyper, config, incremental
+            params,
+            opt_state,
+            data,
+            shuffle_key,
+            alpha,
+            hyper,
+            config,
+            incremental,
+            start,
         )
         return self
 
     def _run_epochs(
-        self, params, opt_state, data, shuffle_key, alpha, hyper, config, incremental
+        self,
+        params,
+        opt_state,
+        data,
+        shuffle_key,
+        alpha,
+        hyper,
+        config,
+        incremental,
+        start,
     ):
         """The per-epoch loop: one compiled call, then bookkeeping in Python."""
         n_samples = int(data.n_samples)
-        start = time.perf_counter()
         self.n_iter_ = 0
         try:
             for epoch in range(1 if incremental else self.max_iter):
@@ -472,7 +494,7 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
                     if self.verbose:
                         print(
                             "Training loss did not improve more than "
-                            f"tol={self.tol:f} for {self.n_iter_no_change} "
+                            f"tol={self.tol:g} for {self.n_iter_no_change} "
                             "consecutive epochs. Stopping."
                         )
                     break
@@ -485,6 +507,10 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
                         stacklevel=5,
                     )
         except KeyboardInterrupt:
+            if self.n_iter_ == 0 and not self.loss_curve_:
+                # Nothing learned yet: let the interrupt through, and the
+                # estimator return to its state before this call
+                raise
             warnings.warn(
                 "Training interrupted by user; keeping the weights of the last "
                 f"finished epoch ({self.n_iter_} in this call).",

@@ -288,7 +288,7 @@ def test_convergence_stops_early_and_max_iter_warns(iris, capsys):
         clf.fit(X, y)
     # The first epoch always improves on inf; then two epochs without tol
     assert clf.n_iter_ == 4
-    assert "did not improve more than tol=10.000000 for 2" in capsys.readouterr().out
+    assert "did not improve more than tol=10 for 2" in capsys.readouterr().out
     with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\)"):
         _small(max_iter=3).fit(X, y)
 
@@ -515,3 +515,18 @@ def test_metrics_reports_on_predictions(iris):
     assert matrix.shape == (3, 3)
     assert matrix.sum() == len(y)
     assert np.trace(matrix) > 0.9 * len(y)
+
+
+def test_keyboard_interrupt_before_any_epoch_leaves_the_estimator_unfitted(
+    iris, monkeypatch
+):
+    X, y = iris
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_training, "run_epoch", interrupted)
+    clf = _small()
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert vars(clf) == vars(_small())

@@ -1,0 +1,517 @@
+"""The command line: train a JaxMLPClassifier on an image data set, report.
+
+Run it as ``sklearn-jaxmlp`` or ``python -m sklearn_jaxmlp``::
+
+    sklearn-jaxmlp --dataset fashion-mnist --hidden-layer-sizes 24,24 --out out
+
+It loads the data set, prints its shapes, trains with the loss of every
+epoch on screen, prints the test accuracy, the classification report and
+the confusion matrix, and writes into ``--out`` the fitted model
+(``model.joblib``), the measurements (``metrics.json``) and, when
+matplotlib is installed, three figures. :func:`main` returns the exit
+status: 0 on success, 1 when the data, the settings or the output folder
+are at fault, 2 for malformed arguments and 130 after Ctrl-C.
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_jaxmlp import _report
+from sklearn_jaxmlp._classifier import JaxMLPClassifier
+from sklearn_jaxmlp._sklearn_compat import validate_parameter_constraints
+from sklearn_jaxmlp.datasets import load_dataset
+
+PROG = "sklearn-jaxmlp"
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# Estimator parameters set from options of the same name
+_ESTIMATOR_OPTIONS = (
+    "hidden_layer_sizes",
+    "activation",
+    "solver",
+    "alpha",
+    "batch_size",
+    "learning_rate_init",
+    "max_iter",
+    "tol",
+    "n_iter_no_change",
+    "momentum",
+    "nesterovs_momentum",
+    "beta_1",
+    "beta_2",
+    "epsilon",
+    "shuffle",
+    "random_state",
+)
+
+# The estimator's message when Ctrl-C stopped fit
+_INTERRUPTED_PREFIX = "Training interrupted"
+
+_EPILOG = """\
+Settings are checked by JaxMLPClassifier itself; a value it rejects stops
+the job before the data are loaded. Ctrl-C during training keeps the
+weights of the last finished epoch, writes the outputs and exits with 130.
+
+exit status: 0 done, 1 bad data, setting or output folder, 2 bad arguments,
+130 interrupted
+"""
+
+
+# Argument types
+
+
+def _hidden_layer_sizes(text):
+    """Parse ``100`` or ``24,24`` into a tuple of positive ints."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            "expected positive integers separated by commas, such as 100 or "
+            f"24,24; got {text!r}"
+        )
+    return sizes
+
+
+def _batch_size(text):
+    """Parse ``auto`` or an int."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer or 'auto'; got {text!r}"
+        ) from None
+
+
+def _int_or_inf(text):
+    """Parse an int, or ``inf`` for no limit."""
+    if text.lower() == "inf":
+        return float("inf")
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer or 'inf'; got {text!r}"
+        ) from None
+
+
+def _int_or_none(text):
+    """Parse an int, or ``none`` for a fresh seed every run."""
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer or 'none'; got {text!r}"
+        ) from None
+
+
+def _positive_int(text):
+    """Parse an int of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _build_parser():
+    """The argument parser, with the estimator's defaults."""
+    defaults = JaxMLPClassifier().get_params()
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Train a JAX multilayer perceptron on an image data set, print\n"
+            "its test scores and save the model, metrics and figures."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(**{**defaults, "random_state": 0})
+
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        choices=["digits", "fashion-mnist", "mnist"],
+        default="digits",
+        help="the data set (default: %(default)s)",
+    )
+    data.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=(
+            "folder of the four IDX files, for fashion-mnist (default: the "
+            "Debian package's folder) or mnist (default: download from OpenML)"
+        ),
+    )
+    data.add_argument(
+        "--max-samples",
+        type=_positive_int,
+        metavar="N",
+        help="train on the first N training samples only, for a quick run; "
+        "the whole test set is still scored",
+    )
+
+    network = parser.add_argument_group(
+        "network and solver", "as JaxMLPClassifier's parameters of the same name"
+    )
+    network.add_argument(
+        "--hidden-layer-sizes",
+        type=_hidden_layer_sizes,
+        metavar="N[,N...]",
+        help="neurons of each hidden layer, such as 100 or 24,24 (default: 100)",
+    )
+    network.add_argument(
+        "--activation",
+        choices=["identity", "logistic", "tanh", "relu"],
+        help="activation of the hidden layers (default: %(default)s)",
+    )
+    network.add_argument(
+        "--solver",
+        choices=["sgd", "adam"],
+        help="the optimiser (default: %(default)s)",
+    )
+    network.add_argument(
+        "--alpha", type=float, help="L2 penalty (default: %(default)s)"
+    )
+    network.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        metavar="N|auto",
+        help="minibatch size; auto is min(200, n_samples) (default: %(default)s)",
+    )
+    network.add_argument(
+        "--learning-rate-init",
+        type=float,
+        metavar="RATE",
+        help="step size (default: %(default)s)",
+    )
+    network.add_argument(
+        "--max-iter",
+        type=int,
+        metavar="N",
+        help="most epochs (default: %(default)s)",
+    )
+    network.add_argument(
+        "--tol",
+        type=float,
+        help="least loss improvement that counts (default: %(default)s)",
+    )
+    network.add_argument(
+        "--n-iter-no-change",
+        type=_int_or_inf,
+        metavar="N|inf",
+        help="epochs without improvement before stopping (default: %(default)s)",
+    )
+    network.add_argument(
+        "--momentum",
+        type=float,
+        help="sgd's momentum (default: %(default)s)",
+    )
+    network.add_argument(
+        "--no-nesterovs-momentum",
+        dest="nesterovs_momentum",
+        action="store_false",
+        help="sgd: plain momentum instead of Nesterov's",
+    )
+    network.add_argument(
+        "--beta-1", type=float, help="adam's beta_1 (default: %(default)s)"
+    )
+    network.add_argument(
+        "--beta-2", type=float, help="adam's beta_2 (default: %(default)s)"
+    )
+    network.add_argument(
+        "--epsilon", type=float, help="adam's epsilon (default: %(default)s)"
+    )
+    network.add_argument(
+        "--no-shuffle",
+        dest="shuffle",
+        action="store_false",
+        help="keep the samples in order in every epoch",
+    )
+    network.add_argument(
+        "--random-state",
+        type=_int_or_none,
+        metavar="SEED|none",
+        help="seed of the weights and shuffling (default: %(default)s)",
+    )
+
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--out",
+        default="out",
+        metavar="DIR",
+        help="folder for the model, metrics and figures, created if needed "
+        "(default: ./%(default)s)",
+    )
+    output.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no per-epoch lines and no report: a one-line summary",
+    )
+    return parser
+
+
+# The job
+
+
+def main(argv=None):
+    """Run the command-line job: load, train, report and save.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments, without the program name. If None,
+        ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        The exit status: 0 when done (``--help`` included), 1 when the
+        data, a setting or the output folder is at fault, 2 for malformed
+        arguments, 130 after Ctrl-C. The job returns it rather than
+        exiting, so that it can be called from Python.
+
+    Examples
+    --------
+    >>> from sklearn_jaxmlp.__main__ import main
+    >>> main(["--max-iter", "20", "--out", "out", "--quiet"])  # doctest: +SKIP
+    digits: test accuracy 0.9... after 20 epochs (...); 5 files written to out
+    ...
+    0
+    """
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.dataset == "digits" and args.data_dir is not None:
+            parser.error(
+                "argument --data-dir: not used with --dataset digits, which "
+                "is bundled with scikit-learn"
+            )
+    except SystemExit as exc:
+        return EXIT_OK if exc.code is None else exc.code
+
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _fail(message):
+    """Print a one-line error and return the exit status for it."""
+    text = " ".join(str(message).split())
+    print(f"{PROG}: error: {text}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _run(args):
+    quiet = args.quiet
+    params = {name: getattr(args, name) for name in _ESTIMATOR_OPTIONS}
+    estimator = JaxMLPClassifier(**params, verbose=0 if quiet else 2)
+
+    # Settings, before any slow work
+    try:
+        validate_parameter_constraints(
+            JaxMLPClassifier._parameter_constraints,
+            estimator.get_params(deep=False),
+            caller_name=JaxMLPClassifier.__name__,
+        )
+    except ValueError as exc:
+        return _fail(exc)
+
+    # Data
+    try:
+        data = _load(args.dataset, args.data_dir)
+    except (OSError, ValueError) as exc:
+        return _fail(exc)
+    n_available = len(data.X_train)
+    if args.max_samples is not None:
+        data.X_train = data.X_train[: args.max_samples]
+        data.y_train = data.y_train[: args.max_samples]
+
+    # Output folder, before the long part
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _fail(f"cannot create the output folder '{out}': {exc.strerror}")
+    if not os.access(out, os.W_OK | os.X_OK):
+        return _fail(f"cannot write into the output folder '{out}'")
+
+    if not quiet:
+        _print_data(data, n_available)
+        _print_network(estimator, data)
+
+    # Training
+    start = time.perf_counter()
+    try:
+        stopped = _fit(estimator, data)
+    except ValueError as exc:
+        return _fail(exc)
+    except KeyboardInterrupt:
+        # The estimator lets Ctrl-C through only when no epoch had finished
+        print(
+            "Training was interrupted before its first epoch finished: nothing to save."
+        )
+        return EXIT_INTERRUPTED
+    fit_seconds = time.perf_counter() - start
+
+    # Scores
+    y_pred = estimator.predict(data.X_test)
+    evaluation = _report.evaluate(data.y_test, y_pred, data.target_names)
+    notes = _notes(estimator, stopped)
+    if not quiet:
+        print(f"Fit time: {fit_seconds:.2f} s ({estimator.n_iter_} epochs)")
+        for note in notes:
+            print(note)
+        print()
+        print(_report.format_evaluation(evaluation))
+        print()
+
+    # Files
+    estimator.set_params(verbose=False)
+    metrics = _report.build_metrics(
+        evaluation,
+        estimator,
+        dataset=data.name,
+        n_train=len(data.X_train),
+        fit_seconds=fit_seconds,
+        stopped=stopped,
+    )
+    try:
+        written = _save(out, estimator, metrics, evaluation, data, y_pred)
+    except OSError as exc:
+        return _fail(f"cannot write the outputs into '{out}': {exc}")
+
+    if quiet:
+        print(
+            f"{data.name}: test accuracy {evaluation.accuracy:.4f} after "
+            f"{estimator.n_iter_} epochs ({fit_seconds:.1f} s); "
+            f"{len(written)} files written to {out}"
+        )
+        for note in notes:
+            print(note)
+    else:
+        print("Files written:")
+        for path in written:
+            print(f"  {path}")
+    return EXIT_INTERRUPTED if stopped == "interrupted" else EXIT_OK
+
+
+def _save(out, estimator, metrics, evaluation, data, y_pred):
+    """Write the model, the metrics and the figures; return their paths."""
+    written = [
+        _report.save_model(out / "model.joblib", estimator),
+        _report.save_metrics(out / "metrics.json", metrics),
+    ]
+    figures = _report.save_figures(out, estimator, evaluation, data, y_pred)
+    if figures is None:
+        print(_report.MATPLOTLIB_HINT, file=sys.stderr)
+    else:
+        written.extend(figures)
+    return written
+
+
+def _print_data(data, n_available):
+    """The data set's shapes, as the notebook showed them."""
+    print(f"Data set: {data.name}, {len(data.target_names)} classes")
+    if len(data.X_train) < n_available:
+        print(f"  training on the first {len(data.X_train)} of {n_available}")
+    print(f"  X_train: {data.X_train.shape}  y_train: {data.y_train.shape}")
+    print(f"  X_test:  {data.X_test.shape}  y_test:  {data.y_test.shape}")
+
+
+def _print_network(estimator, data):
+    """The layer sizes and solver about to be trained."""
+    layers = [data.X_train.shape[1], *estimator.hidden_layer_sizes]
+    layers.append(len(data.target_names))
+    print(
+        f"Network: {'-'.join(map(str, layers))}, {estimator.activation}; "
+        f"solver {estimator.solver}, batch_size {estimator.batch_size}, "
+        f"learning_rate_init {estimator.learning_rate_init}, "
+        f"max_iter {estimator.max_iter}"
+    )
+    print("Training (Ctrl-C stops it and keeps the last finished epoch)")
+
+
+def _load(name, data_dir):
+    """Load a data set, its UserWarnings shown as short lines."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return load_dataset(name, data_dir)
+        finally:
+            _pass_on(caught)
+
+
+def _fit(estimator, data):
+    """Fit, and say why training stopped: converged, max_iter or interrupted.
+
+    Reaching max_iter and Ctrl-C become notes instead of warnings; other
+    warnings go to :func:`_pass_on`.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(data.X_train, data.y_train)
+
+    stopped = "converged"
+    others = []
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            stopped = "max_iter"
+        elif str(warning.message).startswith(_INTERRUPTED_PREFIX):
+            stopped = "interrupted"
+        else:
+            others.append(warning)
+    _pass_on(others)
+    return stopped
+
+
+def _pass_on(caught):
+    """Show recorded UserWarnings as one line each on stderr; re-issue the rest.
+
+    Any other category (a DeprecationWarning, say) goes through the usual
+    warning filters again, so it is neither lost nor made brief.
+    """
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            print(f"warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+
+
+def _notes(estimator, stopped):
+    """Lines saying how training ended, when it did not converge."""
+    if stopped == "max_iter":
+        return [
+            f"note: stopped at max_iter={estimator.max_iter} before "
+            "convergence (see --max-iter and --tol)"
+        ]
+    if stopped == "interrupted":
+        return [
+            f"note: training was interrupted after {estimator.n_iter_} "
+            "epochs; the outputs hold the last finished epoch"
+        ]
+    return []
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,444 @@
+import contextlib
+import io
+import json
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+from sklearn_jaxmlp import JaxMLPClassifier, _report, _training
+from sklearn_jaxmlp.__main__ import main
+from sklearn_jaxmlp.datasets import FASHION_MNIST_DIR, load_digits_split
+
+FILES = [
+    "model.joblib",
+    "metrics.json",
+    "loss_curve.png",
+    "confusion_matrix.png",
+    "samples.png",
+]
+# Small and shared by most runs, so the compiled epoch is reused
+FAST = ["--max-iter", "5", "--hidden-layer-sizes", "16"]
+
+
+def run_main(argv):
+    """Run the job in-process; return its exit status, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def write_idx(path, array):
+    """Encode a uint8 array as an IDX file."""
+    sizes = b"".join(size.to_bytes(4, "big") for size in array.shape)
+    header = bytes([0, 0, 0x08, array.ndim]) + sizes
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def write_mnist_folder(folder, n_train=300, n_test=100):
+    """Write random 28x28 images and labels as the four MNIST files."""
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    for part, n_images in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n_images, 28, 28))
+        labels = np.arange(n_images) % 10
+        write_idx(folder / f"{part}-images-idx3-ubyte", images)
+        write_idx(folder / f"{part}-labels-idx1-ubyte", labels)
+    return folder
+
+
+def interrupt_at_epoch(monkeypatch, epoch):
+    """Make Ctrl-C arrive while the given epoch (1-based) runs."""
+    run_epoch = _training.run_epoch
+    calls = []
+
+    def run_epoch_then_interrupt(*args, **kwargs):
+        calls.append(None)
+        if len(calls) == epoch:
+            raise KeyboardInterrupt
+        return run_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(_training, "run_epoch", run_epoch_then_interrupt)
+
+
+@pytest.fixture
+def no_figures(monkeypatch):
+    """Skip drawing, the slowest part of a short run, where figures are not
+    what a test checks."""
+    monkeypatch.setattr(_report, "save_figures", lambda *args: [])
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """One default-style run on the digits, shared by the tests that read it."""
+    out = tmp_path_factory.mktemp("digits") / "out"
+    code, stdout, stderr = run_main([*FAST, "--out", str(out)])
+    return code, stdout, stderr, out
+
+
+# A whole run
+
+
+def test_digits_run_prints_the_notebook_output(digits_run):
+    code, stdout, stderr, out = digits_run
+
+    assert code == 0
+    assert stderr == ""
+    assert "X_train: (1347, 64)  y_train: (1347,)" in stdout
+    assert "X_test:  (450, 64)  y_test:  (450,)" in stdout
+    assert "Network: 64-16-10, relu; solver adam" in stdout
+    for epoch in range(1, 6):
+        assert f"Iteration {epoch}, loss = " in stdout
+    assert "Fit time: " in stdout
+    assert "note: stopped at max_iter=5 before convergence" in stdout
+    assert "Test accuracy: " in stdout
+    assert "precision    recall  f1-score   support" in stdout
+    assert "Confusion matrix (rows: true class, columns: predicted class):" in stdout
+    assert "Warning" not in stdout
+    listed = stdout.split("Files written:\n")[1].split()
+    assert listed == [str(out / name) for name in FILES]
+
+
+def test_digits_run_writes_files_that_load(digits_run):
+    _, _, _, out = digits_run
+    data = load_digits_split()
+
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    model = joblib.load(out / "model.joblib")
+    metrics = json.loads((out / "metrics.json").read_text())
+
+    assert isinstance(model, JaxMLPClassifier)
+    assert model.verbose is False
+    assert metrics["accuracy"] == pytest.approx(model.score(data.X_test, data.y_test))
+    assert metrics["dataset"] == "digits"
+    assert metrics["n_iter"] == 5
+    assert metrics["stopped"] == "max_iter"
+    assert metrics["params"]["hidden_layer_sizes"] == [16]
+    assert metrics["params"]["random_state"] == 0
+    assert metrics["fit_seconds"] > 0
+    for name in FILES[2:]:
+        assert (out / name).read_bytes().startswith(b"\x89PNG")
+
+
+def test_runs_are_reproducible(digits_run, tmp_path, no_figures):
+    _, _, _, first = digits_run
+
+    code, _, _ = run_main([*FAST, "--quiet", "--out", str(tmp_path)])
+
+    assert code == 0
+    before = json.loads((first / "metrics.json").read_text())
+    after = json.loads((tmp_path / "metrics.json").read_text())
+    assert after["loss_curve"] == before["loss_curve"]
+    assert after["confusion_matrix"] == before["confusion_matrix"]
+
+
+def test_quiet_prints_a_short_summary(tmp_path, no_figures):
+    code, stdout, stderr = run_main([*FAST, "--quiet", "--out", str(tmp_path)])
+
+    assert code == 0
+    assert stderr == ""
+    assert "Iteration" not in stdout
+    assert "X_train" not in stdout
+    lines = stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("digits: test accuracy 0.")
+    assert lines[0].endswith(f"2 files written to {tmp_path}")
+    assert lines[1].startswith("note: stopped at max_iter=5")
+
+
+def test_max_samples_trains_on_the_first_rows(tmp_path, no_figures):
+    # 1100 rows pad to the bucket of 1347, so nothing new is compiled
+    argv = [*FAST, "--max-samples", "1100", "--out", str(tmp_path)]
+    code, stdout, _ = run_main(argv)
+
+    assert code == 0
+    assert "training on the first 1100 of 1347" in stdout
+    assert "X_train: (1100, 64)  y_train: (1100,)" in stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["n_train"] == 1100
+    assert metrics["n_test"] == 450
+
+
+@pytest.mark.skipif(
+    not Path(FASHION_MNIST_DIR).is_dir(), reason="Fashion-MNIST is not installed"
+)
+def test_fashion_mnist_subset(tmp_path, no_figures):
+    argv = ["--dataset", "fashion-mnist", *FAST, "--max-samples", "300"]
+    code, stdout, _ = run_main([*argv, "--max-iter", "2", "--out", str(tmp_path)])
+
+    assert code == 0
+    assert "training on the first 300 of 60000" in stdout
+    assert "X_test:  (10000, 784)  y_test:  (10000,)" in stdout
+    assert "Network: 784-16-10" in stdout
+    assert "0 T-shirt/top" in stdout
+    assert "  Ankle boot" in stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["dataset"] == "fashion-mnist"
+    assert metrics["per_class"]["Trouser"]["support"] == 1000
+
+
+def test_mnist_from_a_folder_of_idx_files(tmp_path, no_figures):
+    folder = write_mnist_folder(tmp_path / "mnist")
+    out = tmp_path / "out"
+    argv = ["--dataset", "mnist", "--data-dir", str(folder), *FAST]
+
+    code, stdout, _ = run_main([*argv, "--out", str(out)])
+
+    assert code == 0
+    assert "X_train: (300, 784)  y_train: (300,)" in stdout
+    assert "X_test:  (100, 784)  y_test:  (100,)" in stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dataset"] == "mnist"
+    assert np.sum(metrics["confusion_matrix"]) == 100
+
+
+def test_without_matplotlib_the_other_files_are_written(tmp_path, monkeypatch):
+    names = [name for name in sys.modules if name.split(".")[0] == "matplotlib"]
+    for name in {"matplotlib", *names}:
+        monkeypatch.setitem(sys.modules, name, None)
+
+    code, stdout, stderr = run_main([*FAST, "--out", str(tmp_path)])
+
+    assert code == 0
+    assert stderr == _report.MATPLOTLIB_HINT + "\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "metrics.json",
+        "model.joblib",
+    ]
+    assert "png" not in stdout
+
+
+def test_loader_warnings_become_one_line(tmp_path, monkeypatch, no_figures):
+    def load_with_a_retry(name, data_dir=None):
+        warnings.warn("A network error occurred. Retrying...", stacklevel=2)
+        return load_digits_split()
+
+    monkeypatch.setattr("sklearn_jaxmlp.__main__.load_dataset", load_with_a_retry)
+
+    code, _, stderr = run_main([*FAST, "--quiet", "--out", str(tmp_path)])
+
+    assert code == 0
+    assert stderr == "warning: A network error occurred. Retrying...\n"
+
+
+def test_estimator_user_warnings_become_one_line(tmp_path, no_figures):
+    argv = [*FAST, "--batch-size", "5000", "--quiet", "--out", str(tmp_path)]
+
+    code, _, stderr = run_main(argv)
+
+    assert code == 0
+    assert stderr.startswith("warning: batch_size=5000 is larger than")
+    assert stderr.count("\n") == 1
+
+
+def test_help_returns_zero(capsys):
+    assert main(["--help"]) == 0
+    assert "--hidden-layer-sizes" in capsys.readouterr().out
+
+
+# Ctrl-C
+
+
+def test_ctrl_c_during_fit_keeps_the_finished_epochs(tmp_path, monkeypatch, no_figures):
+    interrupt_at_epoch(monkeypatch, 3)
+
+    code, stdout, _ = run_main([*FAST, "--out", str(tmp_path)])
+
+    assert code == 130
+    assert "note: training was interrupted after 2 epochs" in stdout
+    assert "Test accuracy: " in stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["stopped"] == "interrupted"
+    assert metrics["n_iter"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == FILES[1::-1]
+
+
+def test_ctrl_c_in_the_first_epoch_writes_nothing(tmp_path, monkeypatch):
+    interrupt_at_epoch(monkeypatch, 1)
+
+    code, stdout, _ = run_main([*FAST, "--out", str(tmp_path)])
+
+    assert code == 130
+    assert "interrupted before its first epoch finished" in stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_outside_fit_exits_130(tmp_path, monkeypatch):
+    def interrupted_load(name, data_dir=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sklearn_jaxmlp.__main__.load_dataset", interrupted_load)
+
+    code, _, stderr = run_main([*FAST, "--out", str(tmp_path)])
+
+    assert code == 130
+    assert stderr == "sklearn-jaxmlp: interrupted\n"
+
+
+# Bad input
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--hidden-layer-sizes", "0"], r"expected positive integers .* got '0'"),
+        (["--hidden-layer-sizes", "-3"], r"expected positive integers .* got '-3'"),
+        (["--hidden-layer-sizes", "abc"], r"positive integers .* got 'abc'"),
+        (["--hidden-layer-sizes", ""], r"positive integers .* got ''"),
+        (["--hidden-layer-sizes", "24,,24"], r"got '24,,24'"),
+        (["--dataset", "cifar"], r"invalid choice: 'cifar'"),
+        (["--batch-size", "big"], r"expected an integer or 'auto'; got 'big'"),
+        (["--alpha", "abc"], r"argument --alpha: invalid float value: 'abc'"),
+        (["--n-iter-no-change", "x"], r"expected an integer or 'inf'; got 'x'"),
+        (["--random-state", "1.5"], r"expected an integer or 'none'"),
+        (["--max-samples", "0"], r"expected a positive integer; got '0'"),
+        (["--data-dir", "x"], r"--data-dir: not used with --dataset digits"),
+        (["--frobnicate"], r"unrecognized arguments: --frobnicate"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else None,
+)
+def test_bad_arguments_exit_2(argv, match, tmp_path, capsys):
+    code = main([*argv, "--out", str(tmp_path / "out")])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    last_line = err.strip().splitlines()[-1]
+    assert last_line.startswith("sklearn-jaxmlp: error: ")
+    assert re.search(match, last_line)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--alpha", "-1"], r"The 'alpha' parameter of JaxMLPClassifier must be"),
+        (["--max-iter", "0"], r"The 'max_iter' parameter .* Got 0 instead"),
+        (["--batch-size", "0"], r"The 'batch_size' parameter"),
+        (["--momentum", "2"], r"The 'momentum' parameter"),
+        (["--learning-rate-init", "0"], r"The 'learning_rate_init' parameter"),
+    ],
+    ids=["alpha", "max-iter", "batch-size", "momentum", "learning-rate-init"],
+)
+def test_settings_the_estimator_rejects_exit_1(argv, match, tmp_path, monkeypatch):
+    def must_not_load(name, data_dir=None):
+        raise AssertionError("the data were loaded before the check")
+
+    monkeypatch.setattr("sklearn_jaxmlp.__main__.load_dataset", must_not_load)
+
+    code, stdout, stderr = run_main([*argv, "--out", str(tmp_path)])
+
+    assert code == 1
+    assert stdout == ""
+    assert stderr.count("\n") == 1
+    assert stderr.startswith("sklearn-jaxmlp: error: ")
+    assert re.search(match, stderr)
+
+
+def test_missing_data_folder_exits_1(tmp_path):
+    missing = tmp_path / "nowhere"
+    argv = ["--dataset", "fashion-mnist", "--data-dir", str(missing)]
+
+    code, stdout, stderr = run_main([*argv, "--out", str(tmp_path / "out")])
+
+    assert code == 1
+    assert stdout == ""
+    assert stderr == f"sklearn-jaxmlp: error: IDX folder '{missing}' does not exist\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_incomplete_data_folder_exits_1(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    argv = ["--dataset", "mnist", "--data-dir", str(folder)]
+
+    code, _, stderr = run_main([*argv, "--out", str(tmp_path / "out")])
+
+    assert code == 1
+    assert stderr.count("\n") == 1
+    assert "is missing 4 of the 4 files" in stderr
+
+
+def test_corrupt_data_file_exits_1(tmp_path):
+    folder = write_mnist_folder(tmp_path / "mnist")
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(b"not an idx file")
+    argv = ["--dataset", "mnist", "--data-dir", str(folder)]
+
+    code, _, stderr = run_main([*argv, "--out", str(tmp_path / "out")])
+
+    assert code == 1
+    assert stderr.count("\n") == 1
+    assert "is not an IDX file" in stderr
+
+
+def test_output_folder_that_is_a_file_exits_1(tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("a file")
+
+    code, _, stderr = run_main([*FAST, "--out", str(blocker)])
+
+    assert code == 1
+    assert stderr == (
+        f"sklearn-jaxmlp: error: cannot create the output folder '{blocker}': "
+        "File exists\n"
+    )
+
+
+def test_training_error_exits_1(tmp_path, monkeypatch):
+    def diverging_fit(self, X, y):
+        raise ValueError("Training diverged at epoch 1: the loss became\nNaN.")
+
+    monkeypatch.setattr(JaxMLPClassifier, "fit", diverging_fit)
+
+    code, _, stderr = run_main([*FAST, "--out", str(tmp_path)])
+
+    assert code == 1
+    assert stderr == (
+        "sklearn-jaxmlp: error: Training diverged at epoch 1: the loss became NaN.\n"
+    )
+
+
+def test_failed_write_keeps_the_previous_model(tmp_path, monkeypatch):
+    (tmp_path / "model.joblib").write_bytes(b"previous model")
+
+    def dump_half_then_fail(value, file):
+        file.write(b"\x80\x04 half a pickle")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_report.joblib, "dump", dump_half_then_fail)
+
+    code, _, stderr = run_main([*FAST, "--out", str(tmp_path)])
+
+    assert code == 1
+    assert "No space left on device" in stderr
+    assert stderr.startswith("sklearn-jaxmlp: error: cannot write the outputs into")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.joblib"]
+    assert (tmp_path / "model.joblib").read_bytes() == b"previous model"
+
+
+# As a program
+
+
+def test_python_dash_m_runs_the_job(tmp_path):
+    out = tmp_path / "out"
+    argv = ["--max-iter", "3", "--hidden-layer-sizes", "8", "--out", str(out)]
+
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_jaxmlp", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "ConvergenceWarning" not in result.stdout + result.stderr
+    assert "note: stopped at max_iter=3 before convergence" in result.stdout
+    assert "Test accuracy: " in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)

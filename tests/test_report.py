@@ -1,0 +1,251 @@
+import json
+import os
+import sys
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import Bunch
+
+from sklearn_jaxmlp import JaxMLPClassifier, _report
+from sklearn_jaxmlp._report import (
+    build_metrics,
+    evaluate,
+    format_confusion_matrix,
+    format_evaluation,
+    json_safe,
+    save_figures,
+    save_metrics,
+    save_model,
+    write_atomic,
+)
+from sklearn_jaxmlp.datasets import load_digits_split
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover"]
+
+
+def block_matplotlib(monkeypatch):
+    """Make every import of matplotlib fail, as if it were not installed."""
+    names = [name for name in sys.modules if name.split(".")[0] == "matplotlib"]
+    for name in {"matplotlib", *names}:
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A small network fitted on the digits, and its test scores."""
+    data = load_digits_split()
+    # The network of tests/test_main.py, whose compiled epoch it reuses
+    estimator = JaxMLPClassifier(
+        hidden_layer_sizes=(16,), max_iter=3, n_iter_no_change=np.inf, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning):
+        estimator.fit(data.X_train, data.y_train)
+    y_pred = estimator.predict(data.X_test)
+    evaluation = evaluate(data.y_test, y_pred, data.target_names)
+    return Bunch(data=data, estimator=estimator, y_pred=y_pred, evaluation=evaluation)
+
+
+# Atomic writes
+
+
+def test_write_atomic_writes_and_leaves_no_temp_file(tmp_path):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+
+    result = write_atomic(path, lambda file: file.write(b"new content"))
+
+    assert result == path
+    assert path.read_bytes() == b"new content"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(28, "No space left on device"), KeyboardInterrupt()]
+)
+def test_write_atomic_keeps_old_file_when_writing_fails(tmp_path, error):
+    path = tmp_path / "model.joblib"
+    path.write_bytes(b"the old model")
+
+    def write_half_then_fail(file):
+        file.write(b"half of a new mo")
+        raise error
+
+    with pytest.raises(type(error)):
+        write_atomic(path, write_half_then_fail)
+
+    assert path.read_bytes() == b"the old model"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.joblib"]
+
+
+def test_write_atomic_keeps_old_file_when_rename_fails(tmp_path, monkeypatch):
+    path = tmp_path / "metrics.json"
+    path.write_text("{}")
+
+    def failing_replace(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(_report.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="cross-device"):
+        write_atomic(path, lambda file: file.write(b'{"accuracy": 1}'))
+
+    assert path.read_text() == "{}"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_write_atomic_file_mode_follows_umask(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "a.json", lambda file: file.write(b"{}"))
+    finally:
+        os.umask(old_umask)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_save_model_and_metrics_round_trip(tmp_path, fitted):
+    model_path = save_model(tmp_path / "model.joblib", fitted.estimator)
+    metrics_path = save_metrics(tmp_path / "metrics.json", {"loss": np.float32(0.5)})
+
+    model = joblib.load(model_path)
+    np.testing.assert_array_equal(model.predict(fitted.data.X_test), fitted.y_pred)
+    assert json.loads(metrics_path.read_text()) == {"loss": 0.5}
+
+
+# Text
+
+
+def test_format_confusion_matrix_numbers_columns_and_names_rows():
+    matrix = np.array([[950, 3, 0], [12, 1000, 7], [0, 0, 5]])
+
+    text = format_confusion_matrix(matrix, FASHION_NAMES)
+
+    assert text.splitlines() == [
+        "                 0    1    2",
+        "0 T-shirt/top  950    3    0",
+        "1 Trouser       12 1000    7",
+        "2 Pullover       0    0    5",
+    ]
+
+
+def test_format_confusion_matrix_does_not_repeat_digit_names():
+    text = format_confusion_matrix(np.eye(3, dtype=int), ["0", "1", "2"])
+
+    assert text.splitlines() == ["  0 1 2", "0 1 0 0", "1 0 1 0", "2 0 0 1"]
+
+
+def test_evaluate_scores_every_class_without_warnings():
+    # Class 2 is never predicted and class 1 never occurs: no warning
+    y_true = np.array([0, 0, 2, 2])
+    y_pred = np.array([0, 0, 1, 0])
+
+    evaluation = evaluate(y_true, y_pred, FASHION_NAMES)
+    text = format_evaluation(evaluation)
+
+    assert evaluation.accuracy == 0.5
+    assert evaluation.matrix.tolist() == [[2, 0, 0], [0, 0, 0], [1, 1, 0]]
+    assert text.startswith("Test accuracy: 0.5000 (2 of 4)\n")
+    assert "Classification report:" in text
+    for name in FASHION_NAMES:
+        assert name in text
+    assert "Confusion matrix (rows: true class, columns: predicted class):" in text
+
+
+# Metrics
+
+
+def test_build_metrics_is_strict_json(fitted):
+    metrics = build_metrics(
+        fitted.evaluation,
+        fitted.estimator,
+        dataset="digits",
+        n_train=len(fitted.data.X_train),
+        fit_seconds=1.5,
+        stopped="max_iter",
+    )
+
+    assert json.loads(json.dumps(metrics, allow_nan=False)) == metrics
+    assert metrics["dataset"] == "digits"
+    assert metrics["accuracy"] == fitted.evaluation.accuracy
+    assert metrics["n_train"] == 1347
+    assert metrics["n_test"] == len(fitted.data.X_test)
+    assert list(metrics["per_class"]) == fitted.data.target_names
+    assert set(metrics["per_class"]["3"]) == {
+        "precision",
+        "recall",
+        "f1-score",
+        "support",
+    }
+    assert set(metrics["averages"]) == {"macro avg", "weighted avg"}
+    assert metrics["averages"]["macro avg"]["support"] == len(fitted.data.X_test)
+    assert np.sum(metrics["confusion_matrix"]) == len(fitted.data.X_test)
+    assert metrics["n_iter"] == 3
+    assert len(metrics["loss_curve"]) == 3
+    assert metrics["final_loss"] == metrics["loss_curve"][-1]
+    assert metrics["stopped"] == "max_iter"
+    assert metrics["params"]["hidden_layer_sizes"] == [16]
+    assert metrics["params"]["n_iter_no_change"] == "inf"
+    assert set(metrics["versions"]) >= {"jax", "scikit-learn", "sklearn_jaxmlp"}
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (np.float32(0.25), 0.25),
+        (np.int64(7), 7),
+        (np.bool_(True), True),
+        (np.inf, "inf"),
+        (-np.inf, "-inf"),
+        (float("nan"), "nan"),
+        ((24, 24), [24, 24]),
+        (np.arange(3), [0, 1, 2]),
+        ({1: None}, {"1": None}),
+        (np.random.RandomState, repr(np.random.RandomState)),
+    ],
+    ids=[
+        "float32",
+        "int64",
+        "bool_",
+        "inf",
+        "-inf",
+        "nan",
+        "tuple",
+        "array",
+        "int-key",
+        "object",
+    ],
+)
+def test_json_safe(value, expected):
+    assert json_safe(value) == expected
+
+
+# Figures
+
+
+def test_save_figures_writes_three_pngs(tmp_path, fitted):
+    paths = save_figures(
+        tmp_path, fitted.estimator, fitted.evaluation, fitted.data, fitted.y_pred
+    )
+
+    assert [p.name for p in paths] == [
+        "loss_curve.png",
+        "confusion_matrix.png",
+        "samples.png",
+    ]
+    for path in paths:
+        assert path.read_bytes().startswith(PNG_MAGIC)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+
+
+def test_save_figures_without_matplotlib_returns_none(tmp_path, fitted, monkeypatch):
+    block_matplotlib(monkeypatch)
+
+    result = save_figures(
+        tmp_path, fitted.estimator, fitted.evaluation, fitted.data, fitted.y_pred
+    )
+
+    assert result is None
+    assert list(tmp_path.iterdir()) == []
+    assert "pip install 'sklearn_jaxmlp[plot]'" in _report.MATPLOTLIB_HINT

@@ -417,8 +417,13 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
             # A copy, so that a failed fit leaves the previous curve intact
             self.loss_curve_ = list(self.loss_curve_)
 
+        # partial_fit carries the optimizer's state on; fit starts it anew
         opt_state = getattr(self, "_optimizer_state", None)
-        if not (incremental and opt_state is not None and not first_pass):
+        if not (
+            incremental
+            and not first_pass
+            and _training.is_state_of(self.solver, opt_state)
+        ):
             opt_state = _training.optimizer_init(self.solver, params)
 
         batch_size = self._batch_size(n_samples)

@@ -29,7 +29,9 @@ from sklearn_jaxmlp._network import (
 )
 from sklearn_jaxmlp._optimizers import (
     AdamHyperparams,
+    AdamState,
     SGDHyperparams,
+    SGDState,
     adam_init,
     adam_update,
     sgd_init,
@@ -110,6 +112,11 @@ def hyperparams(solver, learning_rate, momentum, beta_1, beta_2, epsilon):
 def optimizer_init(solver, params):
     """The solver's initial state for ``params``."""
     return sgd_init(params) if solver == "sgd" else adam_init(params)
+
+
+def is_state_of(solver, opt_state):
+    """Whether ``opt_state`` is the state of ``solver``'s optimizer."""
+    return isinstance(opt_state, SGDState if solver == "sgd" else AdamState)
 
 
 def _optimizer_update(config, grads, opt_state, params, hyper):

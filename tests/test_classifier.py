@@ -530,3 +530,12 @@ def test_keyboard_interrupt_before_any_epoch_leaves_the_estimator_unfitted(
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     assert vars(clf) == vars(_small())
+
+
+def test_partial_fit_after_a_solver_change_starts_a_new_optimizer(iris):
+    X, y = iris
+    clf = _small(solver="adam")
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    clf.set_params(solver="sgd").partial_fit(X, y)
+    assert type(clf._optimizer_state).__name__ == "SGDState"
+    assert len(clf.loss_curve_) == 2

@@ -691,7 +691,7 @@ def _training_classes(y, classes):
     if labels.size < 2:
         raise ValueError(
             f"JaxMLPClassifier needs samples of at least 2 classes; got 1 "
-            f"class: {labels[0]!r}."
+            f"class: {labels.tolist()[0]!r}."
         )
     return labels
 

@@ -10,16 +10,22 @@ the confusion matrix, and writes into ``--out`` the fitted model
 (``model.joblib``), the measurements (``metrics.json``) and, when
 matplotlib is installed, three figures. :func:`main` returns the exit
 status: 0 on success, 1 when the data, the settings or the output folder
-are at fault, 2 for malformed arguments and 130 after Ctrl-C.
+are at fault or memory runs out, 2 for malformed arguments, 130 after
+Ctrl-C and 141 when standard output was closed early (``| head``), the
+statuses a shell reports for a program stopped by SIGINT or SIGPIPE.
 """
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_jaxmlp import _report
@@ -32,6 +38,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 # Estimator parameters set from options of the same name
 _ESTIMATOR_OPTIONS = (
@@ -60,9 +67,10 @@ _EPILOG = """\
 Settings are checked by JaxMLPClassifier itself; a value it rejects stops
 the job before the data are loaded. Ctrl-C during training keeps the
 weights of the last finished epoch, writes the outputs and exits with 130.
+The outputs of a run replace those of the previous one as a whole set.
 
-exit status: 0 done, 1 bad data, setting or output folder, 2 bad arguments,
-130 interrupted
+exit status: 0 done, 1 bad data, setting or output folder, or out of memory,
+2 bad arguments, 130 interrupted, 141 standard output closed early
 """
 
 
@@ -283,9 +291,18 @@ def main(argv=None):
     -------
     status : int
         The exit status: 0 when done (``--help`` included), 1 when the
-        data, a setting or the output folder is at fault, 2 for malformed
-        arguments, 130 after Ctrl-C. The job returns it rather than
-        exiting, so that it can be called from Python.
+        data, a setting or the output folder is at fault or memory runs
+        out, 2 for malformed arguments, 130 after Ctrl-C, 141 when standard
+        output was closed before the job had printed everything. The job
+        returns it rather than exiting, so that it can be called from
+        Python.
+
+    Notes
+    -----
+    When standard output is closed early, as by ``| head``, the job stops
+    without a message and points its standard output at the null device,
+    so that Python's final flush at exit has nothing left to complain
+    about.
 
     Examples
     --------
@@ -295,6 +312,17 @@ def main(argv=None):
     ...
     0
     """
+    try:
+        status = _main(argv)
+        # A closed pipe shows at the flush: let it show here, not at exit
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return status
+
+
+def _main(argv):
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
@@ -311,6 +339,19 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _discard_stdout():
+    """Point the standard output's file descriptor at the null device."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def _fail(message):
@@ -340,23 +381,42 @@ def _run(args):
         data = _load(args.dataset, args.data_dir)
     except (OSError, ValueError) as exc:
         return _fail(exc)
+    except MemoryError:
+        return _fail(
+            f"out of memory while loading the data set {args.dataset}; free "
+            "some memory and run the job again"
+        )
     n_available = len(data.X_train)
     if args.max_samples is not None:
         data.X_train = data.X_train[: args.max_samples]
         data.y_train = data.y_train[: args.max_samples]
+    classes = np.unique(data.y_train)
+    if len(classes) < 2:
+        return _fail(_too_few_classes(data, classes, args.max_samples))
 
-    # Output folder, before the long part
+    # Output folder, before the long part; removed again if left empty
     out = Path(args.out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        created = _create_folder(out)
     except OSError as exc:
         return _fail(f"cannot create the output folder '{out}': {exc.strerror}")
-    if not os.access(out, os.W_OK | os.X_OK):
-        return _fail(f"cannot write into the output folder '{out}'")
+    try:
+        if not os.access(out, os.W_OK | os.X_OK):
+            return _fail(f"cannot write into the output folder '{out}'")
+        return _train_and_save(args, estimator, data, n_available, classes, out)
+    finally:
+        _remove_empty(created)
 
+
+def _train_and_save(args, estimator, data, n_available, classes, out):
+    """Train, print the scores and write the outputs into ``out``."""
+    quiet = args.quiet
+    class_note = _class_note(data, classes, args.max_samples)
     if not quiet:
         _print_data(data, n_available)
-        _print_network(estimator, data)
+        if class_note:
+            print(class_note)
+        _print_network(estimator, data, classes)
 
     # Training
     start = time.perf_counter()
@@ -364,6 +424,8 @@ def _run(args):
         stopped = _fit(estimator, data)
     except ValueError as exc:
         return _fail(exc)
+    except MemoryError as exc:
+        return _fail(_out_of_memory("training", exc))
     except KeyboardInterrupt:
         # The estimator lets Ctrl-C through only when no epoch had finished
         print(
@@ -373,7 +435,10 @@ def _run(args):
     fit_seconds = time.perf_counter() - start
 
     # Scores
-    y_pred = estimator.predict(data.X_test)
+    try:
+        y_pred = estimator.predict(data.X_test)
+    except MemoryError as exc:
+        return _fail(_out_of_memory("predicting the test set", exc))
     evaluation = _report.evaluate(data.y_test, y_pred, data.target_names)
     notes = _notes(estimator, stopped)
     if not quiet:
@@ -384,7 +449,7 @@ def _run(args):
         print(_report.format_evaluation(evaluation))
         print()
 
-    # Files
+    # Files, with Ctrl-C held back until they are all written
     estimator.set_params(verbose=False)
     metrics = _report.build_metrics(
         evaluation,
@@ -395,9 +460,17 @@ def _run(args):
         stopped=stopped,
     )
     try:
-        written = _save(out, estimator, metrics, evaluation, data, y_pred)
+        with _interrupts_deferred() as interrupted:
+            written = _save(out, estimator, metrics, evaluation, data, y_pred)
     except OSError as exc:
         return _fail(f"cannot write the outputs into '{out}': {exc}")
+    if interrupted:
+        print(
+            f"{PROG}: interrupted; the outputs of this run were written in "
+            f"full to {out}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
 
     if quiet:
         print(
@@ -405,6 +478,8 @@ def _run(args):
             f"{estimator.n_iter_} epochs ({fit_seconds:.1f} s); "
             f"{len(written)} files written to {out}"
         )
+        if class_note:
+            print(class_note)
         for note in notes:
             print(note)
     else:
@@ -415,17 +490,110 @@ def _run(args):
 
 
 def _save(out, estimator, metrics, evaluation, data, y_pred):
-    """Write the model, the metrics and the figures; return their paths."""
-    written = [
-        _report.save_model(out / "model.joblib", estimator),
-        _report.save_metrics(out / "metrics.json", metrics),
-    ]
-    figures = _report.save_figures(out, estimator, evaluation, data, y_pred)
+    """Write the model, the metrics and the figures as one set; return paths.
+
+    Figures of an earlier run that this one does not draw are removed.
+    """
+    writers = {
+        _report.MODEL_NAME: _report.model_writer(estimator),
+        _report.METRICS_NAME: _report.metrics_writer(metrics),
+    }
+    figures = _report.figure_writers(estimator, evaluation, data, y_pred)
     if figures is None:
         print(_report.MATPLOTLIB_HINT, file=sys.stderr)
     else:
-        written.extend(figures)
-    return written
+        writers.update(figures)
+    return _report.write_files(out, writers, remove=_report.FIGURE_NAMES)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C back for the block; yield a list that records it.
+
+    Only the main thread can handle signals: elsewhere, or where SIGINT is
+    ignored anyway, nothing changes.
+    """
+    received = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
+        yield received
+        return
+
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(1))
+    try:
+        yield received
+    finally:
+        # None: a handler set outside Python, which cannot be put back
+        if previous is None:
+            previous = signal.default_int_handler
+        signal.signal(signal.SIGINT, previous)
+
+
+def _create_folder(folder):
+    """Create ``folder`` and its missing parents; return those it created.
+
+    The list runs from ``folder`` outwards, the order to remove them in.
+    """
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_empty(folders):
+    """Remove the folders in order while they are empty; stop at the first
+    one that is not (or cannot be removed)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _too_few_classes(data, classes, max_samples):
+    """The message for training labels of a single class."""
+    names = ", ".join(_class_names(data, classes))
+    if max_samples is not None:
+        return (
+            f"--max-samples {max_samples} leaves training samples of 1 class "
+            f"only ({names}); a classifier needs at least 2: pass a larger "
+            "--max-samples"
+        )
+    return (
+        f"the training set of {data.name} holds samples of 1 class only "
+        f"({names}); a classifier needs at least 2: check the labels of "
+        "the data"
+    )
+
+
+def _class_names(data, classes):
+    """The names of class labels, as plain strings."""
+    return [str(data.target_names[int(label)]) for label in classes]
+
+
+def _class_note(data, classes, max_samples):
+    """A note when the training samples lack some classes, else None."""
+    n_classes = len(data.target_names)
+    if len(classes) == n_classes:
+        return None
+    names = ", ".join(_class_names(data, classes))
+    cause = " (see --max-samples)" if max_samples is not None else ""
+    return (
+        f"note: the training samples hold {len(classes)} of the {n_classes} "
+        f"classes ({names}); the model never predicts the other "
+        f"{n_classes - len(classes)}{cause}"
+    )
+
+
+def _out_of_memory(task, exc):
+    """The message for a MemoryError raised while doing ``task``."""
+    if str(exc):
+        return f"out of memory while {task}: {exc}"
+    return (
+        f"out of memory while {task}; try smaller --hidden-layer-sizes, a "
+        "smaller --batch-size or fewer --max-samples"
+    )
 
 
 def _print_data(data, n_available):
@@ -437,10 +605,11 @@ def _print_data(data, n_available):
     print(f"  X_test:  {data.X_test.shape}  y_test:  {data.y_test.shape}")
 
 
-def _print_network(estimator, data):
+def _print_network(estimator, data, classes):
     """The layer sizes and solver about to be trained."""
-    layers = [data.X_train.shape[1], *estimator.hidden_layer_sizes]
-    layers.append(len(data.target_names))
+    # As the estimator's n_outputs_: one logistic unit for two classes
+    n_outputs = 1 if len(classes) == 2 else len(classes)
+    layers = [data.X_train.shape[1], *estimator.hidden_layer_sizes, n_outputs]
     print(
         f"Network: {'-'.join(map(str, layers))}, {estimator.activation}; "
         f"solver {estimator.solver}, batch_size {estimator.batch_size}, "

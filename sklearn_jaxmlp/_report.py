@@ -5,8 +5,9 @@ that ``__main__`` only wires arguments, data and estimator together. The
 figures need matplotlib, which is optional: it is imported inside
 :func:`save_figures`, drawn with the Agg canvas and never through pyplot,
 so calling the job from a notebook leaves the notebook's backend alone.
-Every file goes through :func:`write_atomic`, so a run that is stopped or
-fails half-way never leaves a truncated model, metrics file or image.
+Every file goes through :func:`write_files`, which writes a run's files as
+one set: a run that is stopped or fails half-way never leaves a truncated
+model, metrics file or image, nor new files beside an older run's.
 """
 
 import json
@@ -27,6 +28,11 @@ MATPLOTLIB_HINT = (
     "matplotlib is not installed: skipping figures (pip install 'sklearn_jaxmlp[plot]')"
 )
 
+# The files of a run, as named in the output folder
+MODEL_NAME = "model.joblib"
+METRICS_NAME = "metrics.json"
+FIGURE_NAMES = ("loss_curve.png", "confusion_matrix.png", "samples.png")
+
 # Test images shown in samples.png
 _SAMPLE_ROWS = 4
 _SAMPLE_COLS = 6
@@ -36,15 +42,47 @@ _WRONG_COLOR = "tab:red"
 # Files
 
 
-def write_atomic(path, write):
-    """Write ``path`` via ``write(file)`` on a temporary sibling, then rename.
+def write_files(folder, writers, remove=()):
+    """Write several files into ``folder`` as one set; return their paths.
 
-    The temporary file sits in the same folder, so :func:`os.replace` is a
-    rename within one file system: readers see the old file or the new
-    one, never a part. On any error, Ctrl-C included, the temporary file
-    is removed and the old file is left as it was.
+    Each ``writers[name](file)`` writes to a temporary sibling of
+    ``folder / name``. Only when all of them have succeeded are the
+    temporary files renamed into place, with :func:`os.replace`, a rename
+    within one file system; then the files named in ``remove`` that are
+    not in ``writers`` are deleted, so that no file of an older set stays
+    beside the new ones. On any error, Ctrl-C included, the temporary files
+    are removed and the folder is left as it was.
+    """
+    folder = Path(folder)
+    temps = {}
+    try:
+        for name, write in writers.items():
+            temps[name] = _write_temp(folder / name, write)
+        for name, temp in temps.items():
+            os.replace(temp, folder / name)
+    except BaseException:
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
+        raise
+
+    for name in remove:
+        if name not in writers:
+            (folder / name).unlink(missing_ok=True)
+    _fsync_folder(folder)
+    return [folder / name for name in writers]
+
+
+def write_atomic(path, write):
+    """Write ``path`` via ``write(file)``: the new file whole, or the old one.
+
+    A set of one file for :func:`write_files`.
     """
     path = Path(path)
+    return write_files(path.parent, {path.name: write})[0]
+
+
+def _write_temp(path, write):
+    """Write a hidden temporary sibling of ``path``, synced; return it."""
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     # Mode 0o666 lets the umask decide, as for a file opened normally
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -53,12 +91,10 @@ def write_atomic(path, write):
             write(file)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
-    return path
+    return temp
 
 
 def _fsync_folder(folder):
@@ -75,15 +111,29 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
+def model_writer(estimator):
+    """A writer for :func:`write_files` that pickles the estimator with joblib."""
+    return lambda file: joblib.dump(estimator, file)
+
+
+def metrics_writer(metrics):
+    """A writer for :func:`write_files` of the metrics as strict JSON.
+
+    The text is made at once, so that a value JSON cannot hold fails here,
+    before any file is touched.
+    """
+    text = json.dumps(json_safe(metrics), indent=2, allow_nan=False) + "\n"
+    return lambda file: file.write(text.encode("utf-8"))
+
+
 def save_model(path, estimator):
     """Write the fitted estimator with joblib."""
-    return write_atomic(path, lambda file: joblib.dump(estimator, file))
+    return write_atomic(path, model_writer(estimator))
 
 
 def save_metrics(path, metrics):
     """Write the metrics as strict JSON (no NaN or Infinity)."""
-    text = json.dumps(json_safe(metrics), indent=2, allow_nan=False) + "\n"
-    return write_atomic(path, lambda file: file.write(text.encode("utf-8")))
+    return write_atomic(path, metrics_writer(metrics))
 
 
 # Scores and text
@@ -217,18 +267,18 @@ def json_safe(value):
 # Figures
 
 
-def save_figures(out_dir, estimator, evaluation, data, y_pred):
+def figure_writers(estimator, evaluation, data, y_pred):
     """Draw the loss curve, the confusion matrix and sample predictions.
 
-    Returns the paths written, or None when matplotlib is not installed
-    (the caller shows :data:`MATPLOTLIB_HINT`).
+    Returns a writer for :func:`write_files` by file name, one for each of
+    :data:`FIGURE_NAMES`, or None when matplotlib is not installed (the
+    caller shows :data:`MATPLOTLIB_HINT`).
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
     except ImportError:
         return None
 
-    out_dir = Path(out_dir)
     figures = {
         "loss_curve.png": _loss_figure(estimator.loss_curve_),
         "confusion_matrix.png": _confusion_figure(
@@ -242,17 +292,23 @@ def save_figures(out_dir, estimator, evaluation, data, y_pred):
             data.image_shape,
         ),
     }
-
-    written = []
+    writers = {}
     for name, figure in figures.items():
         FigureCanvasAgg(figure)
-        written.append(
-            write_atomic(
-                out_dir / name,
-                lambda file, figure=figure: figure.savefig(file, format="png"),
-            )
-        )
-    return written
+        writers[name] = lambda file, figure=figure: figure.savefig(file, format="png")
+    return writers
+
+
+def save_figures(out_dir, estimator, evaluation, data, y_pred):
+    """Draw the three figures into ``out_dir``; return the paths written.
+
+    Returns None when matplotlib is not installed, as
+    :func:`figure_writers` does.
+    """
+    writers = figure_writers(estimator, evaluation, data, y_pred)
+    if writers is None:
+        return None
+    return write_files(out_dir, writers)
 
 
 def _loss_figure(loss_curve):

@@ -8,8 +8,11 @@ of IDX files or from OpenML, and the small 8x8 digits from scikit-learn.
 The IDX reader underneath, :func:`read_idx`, is public too.
 """
 
+import errno
 import gzip
 import math
+import os
+import stat
 import zlib
 from pathlib import Path
 
@@ -41,6 +44,12 @@ _IDX_TYPES = {
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 _READ_CHUNK = 1 << 22
+
+# More dimensions than any image or label file needs, and within what
+# NumPy 1 (32) and NumPy 2 (64) allow for an array
+_MAX_DIMS = 32
+# The most bytes NumPy can address in one array, zero-sized axes aside
+_MAX_BYTES = int(np.iinfo(np.intp).max)
 
 # The four files of an MNIST-style folder, in the order load_idx_folder
 # returns their arrays.
@@ -91,6 +100,59 @@ def _known_types():
     return ", ".join(f"0x{code:02X} ({name})" for code, (_, name) in _IDX_TYPES.items())
 
 
+# What to do about an operating-system error, by errno
+_OS_HINTS = {
+    errno.EACCES: "check the read and search permissions along this path",
+    errno.EPERM: "check the read and search permissions along this path",
+    errno.ELOOP: "its symbolic links form a loop; point them at a real file",
+}
+
+
+def _reworded(exc, message):
+    """An error of the type and errno of OSError ``exc``, saying ``message``."""
+    error = type(exc)(message)
+    error.errno = exc.errno
+    return error
+
+
+def _os_reason(exc):
+    """The system's reason for OSError ``exc`` and, where known, what to do."""
+    reason = exc.strerror or str(exc)
+    hint = _OS_HINTS.get(exc.errno)
+    return f"{reason}; {hint}" if hint else reason
+
+
+def _stat_mode(path, what):
+    """Return the mode of ``path``, or raise an error naming it and the reason.
+
+    A path that is missing, or a symbolic link to nothing, raises
+    FileNotFoundError; any other failure raises the OSError subclass the
+    system gave, with a message naming ``what`` and ``path``.
+    """
+    try:
+        return os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError as exc:
+        raise _reworded(
+            exc, f"{what} '{path}' cannot be opened: {_os_reason(exc)}"
+        ) from exc
+
+    try:
+        target = os.readlink(path)
+    except OSError:
+        raise FileNotFoundError(f"{what} '{path}' does not exist") from None
+    raise FileNotFoundError(
+        f"{what} '{path}' is a symbolic link to '{target}', which does not exist"
+    )
+
+
+def _check_regular_file(path):
+    """Raise an error naming ``path`` unless it is a regular file."""
+    if not stat.S_ISREG(_stat_mode(path, "IDX file")):
+        raise ValueError(f"IDX file '{path}' is not a regular file")
+
+
 def _read_at_most(stream, n_bytes):
     """Read up to ``n_bytes`` from ``stream`` in chunks, stopping at EOF."""
     buffer = bytearray()
@@ -126,8 +188,10 @@ def _parse_idx(stream, path):
             f"{where} has the unknown type code 0x{type_code:02X}; expected "
             f"one of {_known_types()}"
         )
-    if n_dims == 0:
-        raise ValueError(f"{where} declares 0 dimensions; expected at least 1")
+    if not 1 <= n_dims <= _MAX_DIMS:
+        raise ValueError(
+            f"{where} declares {n_dims} dimensions; expected 1 to {_MAX_DIMS}"
+        )
 
     # Dimension sizes
     dims = stream.read(4 * n_dims)
@@ -142,6 +206,17 @@ def _parse_idx(stream, path):
     )
     dtype, type_name = _IDX_TYPES[type_code]
     n_bytes = dtype.itemsize * math.prod(shape)
+
+    # NumPy refuses a shape whose nonzero sizes multiply past its address
+    # space, even when another size is 0: check before reading anything
+    n_addressed = dtype.itemsize * math.prod(max(size, 1) for size in shape)
+    if n_addressed > _MAX_BYTES:
+        raise ValueError(
+            f"{where} declares shape {shape} of {type_name}, too large for "
+            f"an array: its nonzero sizes make {n_addressed} bytes, more "
+            f"than the {_MAX_BYTES} that NumPy can address; the header is "
+            "probably corrupt"
+        )
 
     # Data, plus one byte to detect trailing garbage
     buffer = _read_at_most(stream, n_bytes + 1)
@@ -184,11 +259,20 @@ def read_idx(path):
     Raises
     ------
     FileNotFoundError
-        If ``path`` does not exist.
+        If ``path`` does not exist, or is a symbolic link to nothing.
+    PermissionError
+        If the file, or a folder on its path, may not be read.
+    OSError
+        If the file cannot be opened or read for another reason, such as a
+        loop of symbolic links or an input/output error.
     ValueError
-        If the file is not an IDX file, its type code is unknown, its header
-        or data is truncated, bytes follow the declared data, or its gzip
-        stream is truncated or corrupt. The message names the file.
+        If the path is not a regular file, the file is not an IDX file, its
+        type code is unknown, it declares more than 32 dimensions or more
+        data than an array can hold, its header or data is truncated, bytes
+        follow the declared data, or its gzip stream is truncated or
+        corrupt.
+
+    All of them have a message naming the file.
 
     See Also
     --------
@@ -212,31 +296,66 @@ def read_idx(path):
     array([7, 1, 4], dtype=uint8)
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"IDX file '{path}' does not exist")
-    if not path.is_file():
-        raise ValueError(f"IDX file '{path}' is not a regular file")
+    _check_regular_file(path)
 
-    with open(path, "rb") as raw:
-        if raw.read(2) != _GZIP_MAGIC:
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(2) != _GZIP_MAGIC:
+                raw.seek(0)
+                return _parse_idx(raw, path)
+
             raw.seek(0)
-            return _parse_idx(raw, path)
-
-        raw.seek(0)
-        try:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                return _parse_idx(stream, path)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise ValueError(
-                f"IDX file '{path}' is gzip-compressed, but its gzip stream "
-                f"is truncated or corrupt: {exc}"
-            ) from exc
+            try:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                    return _parse_idx(stream, path)
+            except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+                raise ValueError(
+                    f"IDX file '{path}' is gzip-compressed, but its gzip "
+                    f"stream is truncated or corrupt: {exc}"
+                ) from exc
+    except OSError as exc:
+        raise _reworded(
+            exc, f"IDX file '{path}' cannot be read: {_os_reason(exc)}"
+        ) from exc
 
 
 def _candidate_names(name):
     """List the file names accepted for one of the four standard files."""
     dotted = name.replace("-idx", ".idx")
     return [name, f"{name}.gz", dotted, f"{dotted}.gz"]
+
+
+def _find_file(folder, name):
+    """Return the path under which ``folder`` holds ``name``, or None.
+
+    A candidate that is there but unusable (a folder, a broken or looping
+    symbolic link) is reported with its reason when no other spelling of
+    the name is a regular file.
+    """
+    unusable = None
+    for candidate in _candidate_names(name):
+        path = folder / candidate
+        try:
+            mode = os.stat(path).st_mode
+        except PermissionError as exc:
+            # Looking up a name needs search permission on the folder
+            raise _reworded(
+                exc,
+                f"IDX folder '{folder}' cannot be searched: {exc.strerror}; "
+                "it needs search (execute) permission for this user",
+            ) from exc
+        except OSError:
+            if unusable is None and os.path.lexists(path):
+                unusable = path
+            continue
+        if stat.S_ISREG(mode):
+            return path
+        if unusable is None:
+            unusable = path
+
+    if unusable is not None:
+        _check_regular_file(unusable)
+    return None
 
 
 def _check_pair(images, labels, images_path, labels_path):
@@ -262,6 +381,15 @@ def _check_pair(images, labels, images_path, labels_path):
             f"IDX file '{images_path}' holds {len(images)} images but "
             f"'{labels_path}' holds {len(labels)} labels; expected one "
             "label per image"
+        )
+    if len(images) == 0:
+        raise ValueError(
+            f"IDX file '{images_path}' holds 0 images; a data set needs at least one"
+        )
+    if images.shape[1] == 0 or images.shape[2] == 0:
+        raise ValueError(
+            f"IDX file '{images_path}' holds images of {images.shape[1]}x"
+            f"{images.shape[2]} pixels; expected at least one pixel"
         )
 
 
@@ -292,12 +420,21 @@ def load_idx_folder(folder):
     Raises
     ------
     FileNotFoundError
-        If the folder does not exist, or some of the four files are not in
-        it; the message lists the missing files and the names tried.
+        If the folder does not exist or is not a folder, or some of the four
+        files are not in it; the message lists the missing files and the
+        names tried.
+    PermissionError
+        If the folder may not be searched, or a file may not be read.
+    OSError
+        If the folder or a file cannot be opened for another reason, such
+        as a loop of symbolic links (see :func:`read_idx`).
     ValueError
-        If a file cannot be read (see :func:`read_idx`), images are not
-        3-d uint8, labels are not 1-d uint8, image and label counts differ,
-        or training and test images differ in size.
+        If a file is not a valid IDX file (see :func:`read_idx`), images
+        are not 3-d uint8 or have no pixels, labels are not 1-d uint8,
+        image and label counts differ, the training or the test part holds
+        no images, or training and test images differ in size.
+
+    All of them have a message naming the folder or the file.
 
     See Also
     --------
@@ -323,18 +460,12 @@ def load_idx_folder(folder):
     ((2, 1, 2), [3, 5])
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        state = "is not a folder" if folder.exists() else "does not exist"
-        raise FileNotFoundError(f"IDX folder '{folder}' {state}")
+    if not stat.S_ISDIR(_stat_mode(folder, "IDX folder")):
+        raise FileNotFoundError(f"IDX folder '{folder}' is not a folder")
 
     # Find the four files
-    paths = {}
-    for name in _IDX_FILES:
-        for candidate in _candidate_names(name):
-            if (folder / candidate).is_file():
-                paths[name] = folder / candidate
-                break
-    missing = [name for name in _IDX_FILES if name not in paths]
+    paths = {name: _find_file(folder, name) for name in _IDX_FILES}
+    missing = [name for name in _IDX_FILES if paths[name] is None]
     if missing:
         tried = "; ".join(
             f"{name} as {', '.join(_candidate_names(name))}" for name in missing
@@ -431,6 +562,13 @@ def load_fashion_mnist(data_dir=None):
     FileNotFoundError
         If the folder or one of its four files is missing; for the default
         folder the message says how to install the Debian package.
+    PermissionError
+        If the folder may not be searched, or a file may not be read.
+    OSError
+        If the folder or a file cannot be opened for another reason.
+    ValueError
+        If a file is not valid or the files do not fit together (see
+        :func:`load_idx_folder`), or a label is not in 0..9.
 
     See Also
     --------
@@ -446,12 +584,14 @@ def load_fashion_mnist(data_dir=None):
     'Ankle boot'
     """
     if data_dir is None:
-        if not Path(FASHION_MNIST_DIR).is_dir():
+        # Anything there that is not a folder is reported by load_idx_folder
+        if not os.path.lexists(FASHION_MNIST_DIR):
             raise FileNotFoundError(
                 f"Fashion-MNIST was not found in its default folder "
                 f"'{FASHION_MNIST_DIR}'. Install Debian's dataset-fashion-mnist "
                 "package (apt-get install dataset-fashion-mnist) or pass "
-                "data_dir, a folder holding the four IDX files."
+                "data_dir (--data-dir on the command line), a folder holding "
+                "the four IDX files."
             )
         data_dir = FASHION_MNIST_DIR
 
@@ -495,7 +635,12 @@ def load_mnist(data_dir=None):
     FileNotFoundError
         If ``data_dir`` or one of its four files is missing.
     OSError
-        If ``data_dir`` is None and MNIST cannot be downloaded.
+        If ``data_dir`` is None and MNIST cannot be downloaded, or a file
+        of ``data_dir`` cannot be opened (a PermissionError when it may
+        not be read; see :func:`load_idx_folder`).
+    ValueError
+        If a file of ``data_dir`` is not valid or the files do not fit
+        together (see :func:`load_idx_folder`), or a label is not in 0..9.
 
     See Also
     --------
@@ -524,8 +669,8 @@ def load_mnist(data_dir=None):
         names = ", ".join(_IDX_FILES)
         raise OSError(
             f"MNIST could not be downloaded from OpenML ({exc}). Pass "
-            f"data_dir, a folder holding the four IDX files {names} "
-            "(optionally gzip-compressed)."
+            "data_dir (--data-dir on the command line), a folder holding "
+            f"the four IDX files {names} (optionally gzip-compressed)."
         ) from exc
 
     images = np.asarray(openml.data)

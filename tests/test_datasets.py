@@ -1,4 +1,7 @@
+import builtins
+import errno
 import gzip
+import os
 import re
 import tracemalloc
 from urllib.error import URLError
@@ -93,6 +96,19 @@ def pinned(path, reason):
     return re.escape(f"'{path}'") + ".*" + reason
 
 
+def deny(monkeypatch, module, name, denied):
+    """Make ``module.name`` raise PermissionError for paths under ``denied``,
+    as it would for a user without the rights (root has them all)."""
+    real = getattr(module, name, None) or getattr(builtins, name)
+
+    def denying(path, *args, **kwargs):
+        if str(path).startswith(str(denied)):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, denying, raising=False)
+
+
 # read_idx: round trips
 
 
@@ -142,6 +158,46 @@ def test_read_idx_folder_instead_of_file(tmp_path):
         read_idx(tmp_path)
 
 
+def test_read_idx_symbolic_link_loop(tmp_path):
+    path = tmp_path / "a-idx1-ubyte"
+    path.symlink_to(tmp_path / "b-idx1-ubyte")
+    (tmp_path / "b-idx1-ubyte").symlink_to(path)
+
+    reason = "cannot be opened: .*; its symbolic links form a loop"
+    with pytest.raises(OSError, match=pinned(path, reason)) as info:
+        read_idx(path)
+    assert info.value.errno == errno.ELOOP
+    assert not isinstance(info.value, FileNotFoundError)
+
+
+def test_read_idx_broken_symbolic_link(tmp_path):
+    path = tmp_path / "x-idx1-ubyte"
+    path.symlink_to(tmp_path / "gone")
+
+    reason = re.escape(f"is a symbolic link to '{tmp_path / 'gone'}', which does")
+    with pytest.raises(FileNotFoundError, match=pinned(path, reason)):
+        read_idx(path)
+
+
+def test_read_idx_unreadable_file(tmp_path, monkeypatch):
+    path = write_idx(tmp_path / "x-idx1-ubyte", np.arange(3, dtype=np.uint8))
+    deny(monkeypatch, datasets, "open", path)
+
+    reason = "cannot be read: Permission denied; check the read and search"
+    with pytest.raises(PermissionError, match=pinned(path, reason)) as info:
+        read_idx(path)
+    assert info.value.errno == errno.EACCES
+
+
+def test_read_idx_in_a_folder_that_cannot_be_searched(tmp_path, monkeypatch):
+    path = write_idx(tmp_path / "x-idx1-ubyte", np.arange(3, dtype=np.uint8))
+    deny(monkeypatch, os, "stat", path)
+
+    reason = "cannot be opened: Permission denied; check the read and search"
+    with pytest.raises(PermissionError, match=pinned(path, reason)):
+        read_idx(path)
+
+
 @pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
 def test_read_idx_bad_magic_shows_bytes(tmp_path, compress):
     path = write_file(tmp_path / "x-idx1-ubyte", b"PK\x03\x04rest", compress)
@@ -187,6 +243,23 @@ def test_read_idx_zero_dimensions(tmp_path):
         read_idx(path)
 
 
+@pytest.mark.parametrize("n_dims", [33, 255])
+def test_read_idx_too_many_dimensions(tmp_path, n_dims):
+    content = idx_header(0x08, (1,) * n_dims) + b"\x07"
+    path = write_file(tmp_path / "x-idx-ubyte", content)
+
+    reason = f"declares {n_dims} dimensions; expected 1 to 32"
+    with pytest.raises(ValueError, match=pinned(path, reason)):
+        read_idx(path)
+
+
+def test_read_idx_accepts_32_dimensions(tmp_path):
+    content = idx_header(0x08, (1,) * 32) + b"\x07"
+    path = write_file(tmp_path / "x-idx-ubyte", content)
+
+    assert read_idx(path).shape == (1,) * 32
+
+
 @pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
 def test_read_idx_truncated_data(tmp_path, compress):
     content = idx_bytes(np.arange(3, dtype=np.int16))[:-2]
@@ -224,13 +297,36 @@ def test_read_idx_reads_no_further_than_the_declared_size(tmp_path):
     assert peak < 1 << 20
 
 
-def test_read_idx_huge_declared_size_is_reported_not_allocated(tmp_path):
-    content = idx_header(0x0E, (2**32 - 1,) * 3) + bytes(10)
+def test_read_idx_large_declared_size_is_reported_not_allocated(tmp_path):
+    content = idx_header(0x08, (2**20, 2**20)) + bytes(10)
+    path = write_file(tmp_path / "large-idx2-ubyte", content)
+
+    reason = f"expected {2**40} bytes of data after the header"
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=pinned(path, reason) + ".*found 10"):
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # One read chunk at most, not the terabyte declared
+    assert peak < 2 * datasets._READ_CHUNK
+
+
+@pytest.mark.parametrize(
+    "type_code, type_name, shape",
+    [
+        (0x0E, "float64", (2**32 - 1,) * 3),
+        (0x08, "uint8", (0, 2**32 - 1, 2**32 - 1)),
+    ],
+    ids=["huge", "huge-but-empty"],
+)
+def test_read_idx_shape_too_large_for_an_array(tmp_path, type_code, type_name, shape):
+    content = idx_header(type_code, shape) + bytes(10)
     path = write_file(tmp_path / "huge-idx3-ubyte", content)
 
-    n_bytes = 8 * (2**32 - 1) ** 3
-    reason = f"expected {n_bytes} bytes of data after the header"
-    with pytest.raises(ValueError, match=pinned(path, reason) + ".*found 10"):
+    reason = re.escape(f"declares shape {shape} of {type_name}, too large for an array")
+    with pytest.raises(ValueError, match=pinned(path, reason)):
         read_idx(path)
 
 
@@ -306,6 +402,80 @@ def test_load_idx_folder_lists_missing_files(tmp_path):
     )
     with pytest.raises(FileNotFoundError, match=pinned(tmp_path, reason)):
         load_idx_folder(tmp_path)
+
+
+@pytest.mark.parametrize("part", ["train", "test"])
+def test_load_idx_folder_rejects_an_empty_part(tmp_path, part):
+    make_folder(tmp_path, **{f"n_{part}": 0})
+    images = tmp_path / DASH_NAMES[0 if part == "train" else 2]
+
+    reason = "holds 0 images; a data set needs at least one"
+    with pytest.raises(ValueError, match=pinned(images, reason)):
+        load_idx_folder(tmp_path)
+
+
+def test_load_idx_folder_rejects_images_without_pixels(tmp_path):
+    make_folder(tmp_path)
+    write_idx(tmp_path / DASH_NAMES[0], np.zeros((6, 0, 3), np.uint8))
+    write_idx(tmp_path / DASH_NAMES[2], np.zeros((4, 0, 3), np.uint8))
+
+    reason = "holds images of 0x3 pixels; expected at least one pixel"
+    with pytest.raises(ValueError, match=pinned(tmp_path / DASH_NAMES[0], reason)):
+        load_idx_folder(tmp_path)
+
+
+def _loop(path):
+    path.symlink_to(path.with_name("other"))
+    path.with_name("other").symlink_to(path)
+
+
+@pytest.mark.parametrize(
+    "make_entry, error, reason",
+    [
+        (_loop, OSError, "cannot be opened: .*symbolic links form a loop"),
+        (lambda path: path.symlink_to("gone"), FileNotFoundError, "link to 'gone'"),
+        (lambda path: path.mkdir(), ValueError, "is not a regular file"),
+    ],
+    ids=["loop", "broken-link", "folder"],
+)
+def test_load_idx_folder_reports_why_a_file_is_unusable(
+    tmp_path, make_entry, error, reason
+):
+    make_folder(tmp_path)
+    path = tmp_path / DASH_NAMES[1]
+    path.unlink()
+    make_entry(path)
+
+    with pytest.raises(error, match=pinned(path, reason)):
+        load_idx_folder(tmp_path)
+
+
+def test_load_idx_folder_prefers_a_usable_spelling(tmp_path):
+    expected = make_folder(tmp_path, DOT_NAMES)
+    (tmp_path / DASH_NAMES[0]).symlink_to("gone")
+
+    np.testing.assert_array_equal(load_idx_folder(tmp_path)[0], expected[0])
+
+
+def test_load_idx_folder_symbolic_link_loop(tmp_path):
+    folder = tmp_path / "mnist"
+    _loop(folder)
+
+    reason = "cannot be opened: .*symbolic links form a loop"
+    with pytest.raises(OSError, match=pinned(folder, reason)) as info:
+        load_idx_folder(folder)
+    assert not isinstance(info.value, FileNotFoundError)
+
+
+def test_load_idx_folder_that_cannot_be_searched(tmp_path, monkeypatch):
+    make_folder(tmp_path / "mnist")
+    deny(monkeypatch, os, "stat", tmp_path / "mnist" / "t")
+
+    reason = re.escape(
+        "cannot be searched: Permission denied; it needs search (execute) permission"
+    )
+    with pytest.raises(PermissionError, match=pinned(tmp_path / "mnist", reason)):
+        load_idx_folder(tmp_path / "mnist")
 
 
 def test_load_idx_folder_mismatched_counts(tmp_path):
@@ -389,7 +559,8 @@ def test_load_fashion_mnist_default_folder_missing(tmp_path, monkeypatch):
 
     reason = re.escape(
         "Install Debian's dataset-fashion-mnist package (apt-get install "
-        "dataset-fashion-mnist) or pass data_dir"
+        "dataset-fashion-mnist) or pass data_dir (--data-dir on the command "
+        "line), a folder"
     )
     with pytest.raises(FileNotFoundError, match=pinned(absent, reason)):
         load_fashion_mnist()
@@ -482,8 +653,9 @@ def test_load_mnist_download_failure(monkeypatch, error):
     monkeypatch.setattr(datasets, "fetch_openml", fetch)
 
     message = (
-        r"MNIST could not be downloaded from OpenML .*Pass data_dir, a folder "
-        r"holding the four IDX files train-images-idx3-ubyte, "
+        r"MNIST could not be downloaded from OpenML .*Pass data_dir "
+        r"\(--data-dir on the command line\), a folder holding the four IDX "
+        r"files train-images-idx3-ubyte, "
         r"train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
     )
     with pytest.raises(OSError, match=message) as info:

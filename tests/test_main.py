@@ -1,7 +1,9 @@
 import contextlib
 import io
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import warnings
@@ -40,13 +42,13 @@ def write_idx(path, array):
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
-def write_mnist_folder(folder, n_train=300, n_test=100):
+def write_mnist_folder(folder, n_train=300, n_test=100, n_classes=10):
     """Write random 28x28 images and labels as the four MNIST files."""
     rng = np.random.default_rng(0)
     folder.mkdir()
     for part, n_images in (("train", n_train), ("t10k", n_test)):
         images = rng.integers(0, 256, (n_images, 28, 28))
-        labels = np.arange(n_images) % 10
+        labels = np.arange(n_images) % n_classes
         write_idx(folder / f"{part}-images-idx3-ubyte", images)
         write_idx(folder / f"{part}-labels-idx1-ubyte", labels)
     return folder
@@ -70,7 +72,24 @@ def interrupt_at_epoch(monkeypatch, epoch):
 def no_figures(monkeypatch):
     """Skip drawing, the slowest part of a short run, where figures are not
     what a test checks."""
-    monkeypatch.setattr(_report, "save_figures", lambda *args: [])
+    monkeypatch.setattr(_report, "figure_writers", lambda *args: {})
+
+
+@pytest.fixture
+def fake_figures(monkeypatch):
+    """Write the three figure files without drawing them."""
+
+    def writers(*args):
+        return {name: lambda file: file.write(b"new figure") for name in FILES[2:]}
+
+    monkeypatch.setattr(_report, "figure_writers", writers, raising=False)
+
+
+def write_previous_run(folder):
+    """Fill ``folder`` with the five files of an earlier run."""
+    folder.mkdir(exist_ok=True)
+    for name in FILES:
+        (folder / name).write_bytes(b"previous run")
 
 
 @pytest.fixture(scope="module")
@@ -200,15 +219,20 @@ def test_without_matplotlib_the_other_files_are_written(tmp_path, monkeypatch):
     names = [name for name in sys.modules if name.split(".")[0] == "matplotlib"]
     for name in {"matplotlib", *names}:
         monkeypatch.setitem(sys.modules, name, None)
+    write_previous_run(tmp_path)
+    (tmp_path / "notes.txt").write_text("not the job's")
 
     code, stdout, stderr = run_main([*FAST, "--out", str(tmp_path)])
 
     assert code == 0
     assert stderr == _report.MATPLOTLIB_HINT + "\n"
+    # The previous run's figures do not stay beside this run's files
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "metrics.json",
         "model.joblib",
+        "notes.txt",
     ]
+    assert isinstance(joblib.load(tmp_path / "model.joblib"), JaxMLPClassifier)
     assert "png" not in stdout
 
 
@@ -265,6 +289,41 @@ def test_ctrl_c_in_the_first_epoch_writes_nothing(tmp_path, monkeypatch):
     assert code == 130
     assert "interrupted before its first epoch finished" in stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_in_the_first_epoch_removes_the_folder_it_created(tmp_path, monkeypatch):
+    interrupt_at_epoch(monkeypatch, 1)
+
+    code, _, _ = run_main([*FAST, "--out", str(tmp_path / "new" / "out")])
+
+    assert code == 130
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_saving_writes_the_whole_set_then_exits_130(
+    tmp_path, monkeypatch, fake_figures
+):
+    write_previous_run(tmp_path)
+    dump = _report.joblib.dump
+
+    def dump_then_ctrl_c(value, file):
+        dump(value, file)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(_report.joblib, "dump", dump_then_ctrl_c)
+
+    code, stdout, stderr = run_main([*FAST, "--out", str(tmp_path)])
+
+    assert code == 130
+    assert stderr == (
+        "sklearn-jaxmlp: interrupted; the outputs of this run were written in "
+        f"full to {tmp_path}\n"
+    )
+    assert "Files written" not in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+    for name in FILES:
+        assert (tmp_path / name).read_bytes() != b"previous run", name
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_ctrl_c_outside_fit_exits_130(tmp_path, monkeypatch):
@@ -374,6 +433,85 @@ def test_corrupt_data_file_exits_1(tmp_path):
     assert "is not an IDX file" in stderr
 
 
+@pytest.mark.parametrize("part", ["train", "test"])
+def test_empty_data_set_exits_1(tmp_path, part):
+    sizes = {"n_train": 0} if part == "train" else {"n_test": 0}
+    folder = write_mnist_folder(tmp_path / "mnist", **sizes)
+    images = folder / ("train" if part == "train" else "t10k")
+    argv = ["--dataset", "mnist", "--data-dir", str(folder), *FAST]
+
+    code, stdout, stderr = run_main([*argv, "--out", str(tmp_path / "out")])
+
+    assert code == 1
+    assert stdout == ""
+    assert stderr == (
+        f"sklearn-jaxmlp: error: IDX file '{images}-images-idx3-ubyte' holds 0 "
+        "images; a data set needs at least one\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_max_samples_leaving_one_class_exits_1(tmp_path):
+    argv = [*FAST, "--max-samples", "1", "--out", str(tmp_path / "out")]
+
+    code, stdout, stderr = run_main(argv)
+
+    assert code == 1
+    assert stdout == ""
+    assert stderr == (
+        "sklearn-jaxmlp: error: --max-samples 1 leaves training samples of 1 "
+        "class only (7); a classifier needs at least 2: pass a larger "
+        "--max-samples\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_training_set_of_one_class_exits_1(tmp_path):
+    folder = write_mnist_folder(tmp_path / "mnist", n_train=5, n_classes=1)
+    argv = ["--dataset", "mnist", "--data-dir", str(folder), *FAST]
+
+    code, _, stderr = run_main([*argv, "--out", str(tmp_path / "out")])
+
+    assert code == 1
+    assert stderr == (
+        "sklearn-jaxmlp: error: the training set of mnist holds samples of 1 "
+        "class only (0); a classifier needs at least 2: check the labels of "
+        "the data\n"
+    )
+
+
+def test_max_samples_leaving_two_classes_says_so(tmp_path, no_figures):
+    argv = [*FAST, "--max-samples", "2", "--out", str(tmp_path)]
+
+    code, stdout, stderr = run_main(argv)
+
+    assert code == 0
+    assert "Data set: digits, 10 classes" in stdout
+    assert (
+        "note: the training samples hold 2 of the 10 classes (3, 7); the "
+        "model never predicts the other 8 (see --max-samples)\n"
+    ) in stdout
+    # Two classes: one logistic output, as the fitted model has
+    assert "Network: 64-16-1, relu" in stdout
+    assert joblib.load(tmp_path / "model.joblib").n_outputs_ == 1
+    assert "np." not in stdout + stderr
+
+
+def test_quiet_max_samples_leaving_two_classes_says_so(tmp_path, no_figures):
+    # The network of the test above, so nothing new is compiled
+    argv = [*FAST, "--max-samples", "2", "--quiet", "--out", str(tmp_path)]
+
+    code, stdout, _ = run_main(argv)
+
+    assert code == 0
+    lines = stdout.splitlines()
+    assert lines[0].startswith("digits: test accuracy ")
+    assert lines[1] == (
+        "note: the training samples hold 2 of the 10 classes (3, 7); the "
+        "model never predicts the other 8 (see --max-samples)"
+    )
+
+
 def test_output_folder_that_is_a_file_exits_1(tmp_path):
     blocker = tmp_path / "out"
     blocker.write_text("a file")
@@ -393,12 +531,54 @@ def test_training_error_exits_1(tmp_path, monkeypatch):
 
     monkeypatch.setattr(JaxMLPClassifier, "fit", diverging_fit)
 
-    code, _, stderr = run_main([*FAST, "--out", str(tmp_path)])
+    code, _, stderr = run_main([*FAST, "--out", str(tmp_path / "out")])
 
     assert code == 1
     assert stderr == (
         "sklearn-jaxmlp: error: Training diverged at epoch 1: the loss became NaN.\n"
     )
+    # The job made the folder and put nothing in it: it goes again
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (
+            MemoryError("The network needs 80.0 GiB of device memory."),
+            "out of memory while training: The network needs 80.0 GiB of device "
+            "memory.",
+        ),
+        (
+            MemoryError(),
+            "out of memory while training; try smaller --hidden-layer-sizes, a "
+            "smaller --batch-size or fewer --max-samples",
+        ),
+    ],
+    ids=["with-message", "bare"],
+)
+def test_out_of_memory_in_training_exits_1(tmp_path, monkeypatch, error, message):
+    def fit_out_of_memory(self, X, y):
+        raise error
+
+    monkeypatch.setattr(JaxMLPClassifier, "fit", fit_out_of_memory)
+
+    code, _, stderr = run_main([*FAST, "--out", str(tmp_path / "out")])
+
+    assert code == 1
+    assert stderr == f"sklearn-jaxmlp: error: {message}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unexpected_errors_are_not_hidden(tmp_path, monkeypatch):
+    def broken_fit(self, X, y):
+        raise RuntimeError("a bug, to be seen with its traceback")
+
+    monkeypatch.setattr(JaxMLPClassifier, "fit", broken_fit)
+
+    with pytest.raises(RuntimeError, match="a bug, to be seen"):
+        run_main([*FAST, "--out", str(tmp_path / "out")])
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_failed_write_keeps_the_previous_model(tmp_path, monkeypatch):
@@ -417,6 +597,26 @@ def test_failed_write_keeps_the_previous_model(tmp_path, monkeypatch):
     assert stderr.startswith("sklearn-jaxmlp: error: cannot write the outputs into")
     assert [p.name for p in tmp_path.iterdir()] == ["model.joblib"]
     assert (tmp_path / "model.joblib").read_bytes() == b"previous model"
+
+
+def test_failed_write_keeps_the_whole_previous_run(tmp_path, monkeypatch):
+    write_previous_run(tmp_path)
+
+    def fail_on_figures(*args):
+        def write(file):
+            raise OSError(28, "No space left on device")
+
+        return {name: write for name in FILES[2:]}
+
+    monkeypatch.setattr(_report, "figure_writers", fail_on_figures, raising=False)
+
+    code, _, stderr = run_main([*FAST, "--out", str(tmp_path)])
+
+    assert code == 1
+    assert "No space left on device" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+    for name in FILES:
+        assert (tmp_path / name).read_bytes() == b"previous run", name
 
 
 # As a program
@@ -440,3 +640,44 @@ def test_python_dash_m_runs_the_job(tmp_path):
     assert "note: stopped at max_iter=3 before convergence" in result.stdout
     assert "Test accuracy: " in result.stdout
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+
+
+def test_stdout_closed_during_training_ends_the_program_quietly(tmp_path):
+    # As `sklearn-jaxmlp | head -3`, with the reader gone before any output
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    out = tmp_path / "out"
+    argv = ["--max-iter", "3", "--hidden-layer-sizes", "8", "--out", str(out)]
+
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "sklearn_jaxmlp", *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+    finally:
+        os.close(write_end)
+
+    assert result.returncode == 141, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Exception ignored" not in result.stderr
+    assert "BrokenPipeError" not in result.stderr
+    assert not out.exists()
+
+
+def test_stdout_closed_before_the_last_flush(tmp_path, monkeypatch, no_figures):
+    # --quiet prints its one line at the end, where a pipe keeps it buffered
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stdout = open(write_end, "w")
+    monkeypatch.setattr(sys, "stdout", stdout)
+
+    code = main([*FAST, "--quiet", "--out", str(tmp_path)])
+
+    assert code == 141
+    assert sorted(p.name for p in tmp_path.iterdir()) == FILES[1::-1]
+    # What is still buffered goes nowhere, without a second error at exit
+    stdout.close()

@@ -19,6 +19,7 @@ from sklearn_jaxmlp._report import (
     save_metrics,
     save_model,
     write_atomic,
+    write_files,
 )
 from sklearn_jaxmlp.datasets import load_digits_split
 
@@ -93,6 +94,44 @@ def test_write_atomic_keeps_old_file_when_rename_fails(tmp_path, monkeypatch):
 
     assert path.read_text() == "{}"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(28, "No space left on device"), KeyboardInterrupt()]
+)
+def test_write_files_keeps_the_old_set_when_one_file_fails(tmp_path, error):
+    for name in ("model.joblib", "metrics.json"):
+        (tmp_path / name).write_bytes(b"old")
+
+    def fail(file):
+        file.write(b"half")
+        raise error
+
+    writers = {"model.joblib": lambda file: file.write(b"new"), "metrics.json": fail}
+    with pytest.raises(type(error)):
+        write_files(tmp_path, writers)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "metrics.json",
+        "model.joblib",
+    ]
+    assert (tmp_path / "model.joblib").read_bytes() == b"old"
+    assert (tmp_path / "metrics.json").read_bytes() == b"old"
+
+
+def test_write_files_removes_stale_files_of_the_set(tmp_path):
+    for name in ("model.joblib", "samples.png", "loss_curve.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"old")
+
+    paths = write_files(
+        tmp_path,
+        {"model.joblib": lambda file: file.write(b"new")},
+        remove=("model.joblib", "samples.png", "loss_curve.png", "absent.png"),
+    )
+
+    assert paths == [tmp_path / "model.joblib"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.joblib", "notes.txt"]
+    assert (tmp_path / "model.joblib").read_bytes() == b"new"
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -234,6 +273,7 @@ def test_save_figures_writes_three_pngs(tmp_path, fitted):
         "confusion_matrix.png",
         "samples.png",
     ]
+    assert [p.name for p in paths] == list(_report.FIGURE_NAMES)
     for path in paths:
         assert path.read_bytes().startswith(PNG_MAGIC)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)

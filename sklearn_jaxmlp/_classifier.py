@@ -1,37 +1,58 @@
 """JaxMLPClassifier: the scikit-learn estimator around the compiled core."""
 
+import math
 import time
 import warnings
 from numbers import Integral, Real
 
 import jax
 import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from sklearn_jaxmlp import _training
+from sklearn_jaxmlp._network import LEAKY_RELU_SLOPE
 from sklearn_jaxmlp._sklearn_compat import (
     Interval,
     Options,
     StrOptions,
+    check_sample_weight,
     validate_parameter_constraints,
 )
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
 
 
-class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
+def _is_stochastic(estimator):
+    if estimator.solver not in _STOCHASTIC_SOLVERS:
+        raise AttributeError(
+            "partial_fit is only available for the stochastic solvers ('sgd', "
+            f"'adam'); this estimator has solver={estimator.solver!r}."
+        )
+    return True
+
+
+class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Multilayer-perceptron classifier trained by compiled JAX programs.
 
     A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the same
     parameters, defaults and fitted attributes, trained with the same
-    stochastic solvers. Each training epoch (shuffling, every minibatch and
-    every update) runs as one compiled XLA program, on the CPU or on any
-    accelerator JAX sees.
+    solvers. Each training epoch (shuffling, every minibatch and every
+    update) runs as one compiled XLA program, on the CPU or on any
+    accelerator JAX sees. Beyond MLPClassifier it takes ``class_weight``,
+    the ``"leaky_relu"`` and ``"gelu"`` activations, an explicit validation
+    set in ``fit``, and scikit-learn's callbacks.
 
     Parameters
     ----------
@@ -39,38 +60,57 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         The number of neurons of each hidden layer. An empty tuple gives a
         network without hidden layers (logistic regression).
 
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Activation of the hidden layers.
+    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu", \
+            "gelu"}, default="relu"
+        Activation of the hidden layers. ``"leaky_relu"`` is
+        ``max(z, 0.01 z)``; ``"gelu"`` is the exact ``z * Phi(z)``, with
+        ``Phi`` the standard normal distribution function.
 
-    solver : {"sgd", "adam"}, default="adam"
-        The weight optimisation method: stochastic gradient descent with
+    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        The weight optimisation method: L-BFGS on the full batch (through
+        :func:`scipy.optimize.minimize`), stochastic gradient descent with
         momentum, or Adam.
 
     alpha : float, default=0.0001
         Strength of the L2 penalty on the weights, added to the loss of
-        every minibatch as ``alpha / 2 * ||W||^2 / batch_size``.
+        every minibatch as ``alpha / 2 * ||W||^2 / batch_weight``.
 
     batch_size : int or "auto", default="auto"
         Size of the minibatches: ``"auto"`` is ``min(200, n_samples)``. A
         value of at least ``n_samples`` is full-batch gradient descent (a
-        larger value is clipped to ``n_samples`` with a warning).
+        larger value is clipped to ``n_samples`` with a warning). Not used
+        by ``solver="lbfgs"``.
+
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule of ``solver="sgd"``: constant;
+        ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch; or
+        divided by 5 whenever ``n_iter_no_change`` epochs pass without an
+        improvement of ``tol``, until it falls below 1e-6.
 
     learning_rate_init : float, default=0.001
-        The step size of the weight updates.
+        The initial step size. Only used by ``solver="sgd"`` and ``"adam"``.
+
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule. Only used when
+        ``solver="sgd"``.
 
     max_iter : int, default=200
-        Maximum number of epochs (passes over all samples).
+        Maximum number of epochs (passes over all samples), or of L-BFGS
+        iterations.
 
     shuffle : bool, default=True
         Whether to shuffle the samples at every epoch.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialisation and the shuffling. An int gives
-        the same model, bit for bit, on the same machine.
+        Seeds the weight initialisation, the shuffling and the validation
+        split. An int gives the same model, bit for bit, on the same
+        machine.
 
     tol : float, default=1e-4
-        Training stops once the loss has not improved by at least ``tol``
-        for ``n_iter_no_change`` consecutive epochs.
+        Training stops once the loss (or the validation score, with early
+        stopping) has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. For L-BFGS, the tolerance
+        on the projected gradient.
 
     verbose : bool or int, default=False
         Print one line per epoch with the loss; from 2 on, also the
@@ -88,6 +128,15 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         Whether to use Nesterov's momentum. Only used when
         ``solver="sgd"`` and ``momentum > 0``.
 
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified
+        by class) and stop when its accuracy has not improved by ``tol``
+        for ``n_iter_no_change`` epochs; the best weights are kept. Only
+        used by ``solver="sgd"`` and ``"adam"``.
+
+    validation_fraction : float, default=0.1
+        The share of training data held out for early stopping, in [0, 1).
+
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in [0, 1). Only used
         when ``solver="adam"``.
@@ -101,21 +150,45 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
 
     n_iter_no_change : int or np.inf, default=10
         Number of epochs without an improvement of ``tol`` before training
-        stops.
+        stops. Only used by ``solver="sgd"`` and ``"adam"``.
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations. Only used when
+        ``solver="lbfgs"``.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``:
+        ``{label: weight}``, or ``"balanced"`` for
+        ``n_samples / (n_classes * np.bincount(y))``. Not available for
+        multilabel targets, nor "balanced" for ``partial_fit``.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels, sorted.
+        The class labels, sorted; ``arange(n_labels)`` for multilabel
+        targets.
 
     loss_ : float
         The loss of the last epoch: mean cross-entropy plus the L2 term.
 
-    best_loss_ : float
-        The lowest epoch loss reached.
+    best_loss_ : float or None
+        The lowest epoch loss reached; None with early stopping or L-BFGS.
 
     loss_curve_ : list of shape (n_epochs,)
-        The loss of every epoch, across warm-started calls.
+        The loss of every epoch (every L-BFGS iteration), across
+        warm-started calls.
+
+    validation_scores_ : list of shape (n_epochs,) or None
+        The accuracy on the validation set after every epoch, when a
+        validation set is used; else None.
+
+    validation_loss_curve_ : list of shape (n_epochs,) or None
+        The weighted mean cross-entropy on the validation set after every
+        epoch (without the L2 term), when a validation set is used; else
+        None.
+
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``; None without a validation set.
 
     t_ : int
         The number of training samples seen, counted once per epoch.
@@ -134,7 +207,7 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         column names (a pandas DataFrame, for one).
 
     n_iter_ : int
-        The number of epochs the latest call ran.
+        The number of epochs (L-BFGS iterations) the latest call ran.
 
     n_layers_ : int
         Number of layers, input and output included.
@@ -143,8 +216,7 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         Number of outputs: 1 for binary targets, else ``n_classes``.
 
     out_activation_ : str
-        The output activation: "logistic" for binary targets, else
-        "softmax".
+        "softmax" for multiclass targets, else "logistic".
 
     See Also
     --------
@@ -165,11 +237,18 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
     exact cross-entropy of the logits, where MLPClassifier clips
     probabilities to machine epsilon first.
 
+    With full-batch training (``batch_size >= n_samples`` or L-BFGS),
+    equal rows are merged and their weights added before training, so a
+    weight of k and k copies of a row give the same model bit for bit, and
+    a weight of zero equals dropping the row. With minibatches the two are
+    equal in expectation only, since the batches differ.
+
     Compiled programs are cached for the whole process. Training rows are
     padded to the next power of two (at least 256), so fitting the same
     architecture and batch size again on any number of samples within that
     bucket (cross-validation folds, for one) compiles nothing new; so does
-    predicting on any number of rows.
+    predicting on any number of rows. Sparse input stays on the host and is
+    made dense one minibatch at a time.
 
     Examples
     --------
@@ -189,14 +268,18 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
-        "solver": [StrOptions({"sgd", "adam"})],
+        "activation": [
+            StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu", "gelu"})
+        ],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
@@ -205,6 +288,8 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
@@ -212,6 +297,8 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
             Options(Real, {np.inf}),
         ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(
@@ -222,7 +309,9 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -231,17 +320,23 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
+        class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -250,65 +345,110 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.class_weight = class_weight
 
-    def fit(self, X, y):
+    @with_callbacks
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the model to data matrix X and target y.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
-        y : array-like of shape (n_samples,)
-            The class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            The class labels, or a multilabel indicator matrix.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; the loss is their
+            weighted mean.
+
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            A validation set for early stopping, used instead of holding out
+            ``validation_fraction`` of ``X``. Needs ``early_stopping=True``.
+            In a :class:`~sklearn.pipeline.Pipeline`, it is transformed like
+            ``X`` with ``Pipeline(..., transform_input=["X_val"])``.
+
+        y_val : array-like of shape (n_val,) or (n_val, n_labels), default=None
+            The targets of ``X_val``.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit_atomically(X, y, incremental=False, classes=None)
+        validation = (X_val, y_val, sample_weight_val)
+        return self._fit_atomically(
+            X, y, sample_weight, validation=validation, incremental=False
+        )
 
-    def partial_fit(self, X, y, classes=None):
+    @available_if(_is_stochastic)
+    @with_callbacks
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Update the model with one epoch over the given data.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
-        y : array-like of shape (n_samples,)
-            The class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            The class labels, or a multilabel indicator matrix.
 
         classes : array-like of shape (n_classes,), default=None
-            Every class of the whole data set. Required on the first call;
-            a batch need not contain all of them.
+            Every class of the whole data set. Required on the first call
+            (except for multilabel targets); a batch need not contain all
+            of them.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
 
         Returns
         -------
         self : object
             The updated estimator.
         """
-        return self._fit_atomically(X, y, incremental=True, classes=classes)
+        return self._fit_atomically(
+            X, y, sample_weight, classes=classes, incremental=True
+        )
 
     def predict(self, X):
         """Predict the class of each sample.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            The predicted classes, taken from ``classes_``.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The predicted classes, taken from ``classes_``; for multilabel
+            targets, the indicator matrix of the predicted labels.
         """
         logits = self._logits(X)
+        if self._multilabel:
+            return (logits > 0).astype(np.int64)
         if self.n_outputs_ == 1:
             indices = (logits[:, 0] > 0).astype(np.intp)
         else:
@@ -320,16 +460,19 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Class probabilities in the order of ``classes_``; each row
-            sums to one.
+            sums to one. For multilabel targets, the probability of each
+            label, independently.
         """
         logits = self._logits(X)
+        if self._multilabel:
+            return expit(logits)
         if self.n_outputs_ == 1:
             return np.hstack([expit(-logits), expit(logits)])
         return softmax(logits, axis=1)
@@ -342,7 +485,7 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
         Returns
@@ -351,6 +494,8 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
             Log-probabilities in the order of ``classes_``.
         """
         logits = self._logits(X)
+        if self._multilabel:
+            return log_expit(logits)
         if self.n_outputs_ == 1:
             return np.hstack([log_expit(-logits), log_expit(logits)])
         return log_softmax(logits, axis=1)
@@ -358,9 +503,21 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    @property
+    def _multilabel(self):
+        return getattr(self, "_target_type", None) == "multilabel-indicator"
+
     # Training
 
-    def _fit_atomically(self, X, y, *, incremental, classes):
+    def _fit_atomically(
+        self, X, y, sample_weight, *, incremental, classes=None, validation=None
+    ):
         """Run ``_fit``; on any error, leave the estimator as it was."""
         validate_parameter_constraints(
             self._parameter_constraints,
@@ -371,60 +528,310 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         start = time.perf_counter()
         try:
             return self._fit(
-                X, y, incremental=incremental, classes=classes, start=start
+                X,
+                y,
+                sample_weight,
+                incremental=incremental,
+                classes=classes,
+                validation=validation,
+                start=start,
             )
         except BaseException:
+            # with_callbacks still needs what it tears the callbacks down with
+            teardown = {k: self.__dict__[k] for k in _CALLBACK_STATE if k in vars(self)}
             self.__dict__.clear()
-            self.__dict__.update(before)
+            self.__dict__.update(before, **teardown)
             raise
 
-    def _fit(self, X, y, *, incremental, classes, start):
+    def _fit(self, X, y, sample_weight, *, incremental, classes, validation, start):
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        fitted = self.__sklearn_is_fitted__()
-        first_pass = not fitted or not (self.warm_start or incremental)
+        first_pass = not self.__sklearn_is_fitted__() or not (
+            self.warm_start or incremental
+        )
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True; fit it with "
+                "early_stopping=False, or use fit."
+            )
 
         X, y = validate_data(
-            self, X, y, dtype=(np.float64, np.float32), reset=first_pass
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            reset=first_pass,
         )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         _check_float32_range(X)
-        check_classification_targets(y)
-        if incremental:
-            self._check_partial_fit_classes(classes, y, first_pass)
-        if first_pass:
-            self.classes_ = _training_classes(y, classes)
-        elif self.warm_start and not incremental:
-            self._check_warm_start_classes(y)
-        y_onehot = self._encode(y)
+        self._set_classes(y, classes, first_pass, incremental)
+        targets = self._encode(y)
+        sample_weight = check_sample_weight(sample_weight, X)
+        sample_weight = sample_weight * self._class_weights(y, incremental)
 
-        n_samples = X.shape[0]
-        n_outputs = y_onehot.shape[1]
-        layer_sizes = (X.shape[1], *hidden, n_outputs)
         key = _key_from(self.random_state)
-        init_key, shuffle_key = jax.random.split(key)
+        init_key, shuffle_key, split_key = jax.random.split(key, 3)
+        train, val = self._validation_split(
+            X, targets, sample_weight, validation, split_key
+        )
 
+        layer_sizes = (X.shape[1], *hidden, targets.shape[1])
         if first_pass:
-            self.n_outputs_ = n_outputs
-            self.n_layers_ = len(layer_sizes)
-            self.out_activation_ = "logistic" if n_outputs == 1 else "softmax"
+            self._initialize(layer_sizes)
             params = _training.new_params(init_key, layer_sizes)
-            self.t_ = 0
-            self.loss_curve_ = []
-            self.best_loss_ = np.inf
-            self._no_improvement_count = 0
         else:
             self._check_architecture(layer_sizes)
             params = _training.params_to_device(self.coefs_, self.intercepts_)
-            # A copy, so that a failed fit leaves the previous curve intact
-            self.loss_curve_ = list(self.loss_curve_)
+            # Copies, so that a failed fit leaves the previous lists intact
+            for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
+                value = getattr(self, name, None)
+                setattr(self, name, None if value is None else list(value))
 
-        # partial_fit carries the optimizer's state on; fit starts it anew
-        opt_state = getattr(self, "_optimizer_state", None)
-        if not (
-            incremental
-            and not first_pass
-            and _training.is_state_of(self.solver, opt_state)
+        context = self._init_callback_context(
+            max_subtasks=1 if incremental else self.max_iter
+        )
+        metadata = {"sample_weight": sample_weight}
+        context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+
+        if self.solver == "lbfgs":
+            params = self._fit_lbfgs(params, train, layer_sizes, context, start)
+        else:
+            params = self._fit_stochastic(
+                params, train, val, shuffle_key, incremental, context, start
+            )
+
+        self.coefs_, self.intercepts_ = _training.params_to_numpy(params)
+        context.call_on_fit_task_end(
+            estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
+        )
+        return self
+
+    def _initialize(self, layer_sizes):
+        n_outputs = layer_sizes[-1]
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(layer_sizes)
+        multiclass = n_outputs > 1 and not self._multilabel
+        self.out_activation_ = "softmax" if multiclass else "logistic"
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.best_loss_ = None
+        self.validation_scores_ = None
+        self.validation_loss_curve_ = None
+        self.best_validation_score_ = None
+        self._no_improvement_count = 0
+        self.__dict__.pop("_optimizer_state", None)
+        self.__dict__.pop("_best_params", None)
+
+    # Targets and weights
+
+    def _set_classes(self, y, classes, first_pass, incremental):
+        """Set ``classes_`` on a first fit; check ``y`` against them later."""
+        check_classification_targets(y)
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(
+                "JaxMLPClassifier supports binary, multiclass and multilabel-"
+                f"indicator targets; y is {target_type}."
+            )
+        multilabel = target_type == "multilabel-indicator"
+        if incremental and classes is None and first_pass and not multilabel:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if first_pass:
+            self._target_type = target_type if multilabel else "multiclass"
+            if multilabel:
+                labels = np.arange(y.shape[1])
+            else:
+                labels = np.unique(y if classes is None else np.asarray(classes))
+            if labels.size < 2:
+                raise ValueError(
+                    "JaxMLPClassifier needs samples of at least 2 classes; got 1 "
+                    f"class: {labels.tolist()[0]!r}."
+                )
+            self.classes_ = labels
+            return
+
+        if multilabel != self._multilabel:
+            kind = "multilabel" if self._multilabel else "single-label"
+            raise ValueError(
+                f"y is {target_type}, but the fitted model has a {kind} target."
+            )
+        if classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
         ):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()} is not the same as on the "
+                f"first call, which gave {self.classes_.tolist()}."
+            )
+        if multilabel:
+            if y.shape[1] != self.classes_.size:
+                raise ValueError(
+                    f"y has {y.shape[1]} labels; the fitted model has "
+                    f"{self.classes_.size}."
+                )
+            return
+        present = np.unique(y)
+        if (
+            self.warm_start
+            and not incremental
+            and not np.array_equal(present, self.classes_)
+        ):
+            raise ValueError(
+                "warm_start needs y to have the same classes as the previous "
+                f"fit: it had {self.classes_.tolist()}, y has {present.tolist()}."
+            )
+
+    def _encode(self, y):
+        """One-hot float32 targets (one column if binary; as is if multilabel)."""
+        if self._multilabel:
+            return np.asarray(y, np.float32)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y has labels {unknown.tolist()} that are not among the "
+                f"classes {self.classes_.tolist()}."
+            )
+        indices = np.searchsorted(self.classes_, y)
+        if self.classes_.size == 2:
+            return (indices == 1).astype(np.float32)[:, None]
+        onehot = np.zeros((y.shape[0], self.classes_.size), np.float32)
+        onehot[np.arange(y.shape[0]), indices] = 1
+        return onehot
+
+    def _class_indices(self, targets):
+        """Indices into ``classes_`` of one-hot (or one-column) targets."""
+        if targets.shape[1] == 1:
+            return (targets[:, 0] > 0.5).astype(np.intp)
+        return targets.argmax(axis=1)
+
+    def _decode(self, targets):
+        """Labels as the user gave them, from encoded targets."""
+        if self._multilabel:
+            return targets.astype(np.int64)
+        return self.classes_[self._class_indices(targets)]
+
+    def _class_weights(self, y, incremental):
+        """Per-sample factors from ``class_weight`` (ones without it)."""
+        if self.class_weight is None:
+            return 1.0
+        if self._multilabel:
+            raise ValueError(
+                "class_weight is not supported for multilabel targets; pass "
+                "sample_weight instead."
+            )
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit, which "
+                "sees one batch at a time; compute the weights once with "
+                "sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y) and pass them as a dict."
+            )
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels {sorted(unknown, key=str)} that are "
+                    f"not among the classes {self.classes_.tolist()}."
+                )
+        return compute_sample_weight(self.class_weight, y)
+
+    def _validation_split(self, X, targets, sample_weight, validation, key):
+        """``(train, val)`` as ``(x, y, w)`` triples; ``val`` may be None."""
+        X_val, y_val, w_val = validation if validation is not None else (None,) * 3
+        given = X_val is not None or y_val is not None
+        if given:
+            if X_val is None or y_val is None:
+                missing = "y_val" if X_val is not None else "X_val"
+                raise ValueError(
+                    f"A validation set needs both X_val and y_val; "
+                    f"{missing} is missing."
+                )
+            if self.solver not in _STOCHASTIC_SOLVERS or not self.early_stopping:
+                raise ValueError(
+                    "X_val and y_val are used for early stopping: pass them with "
+                    "early_stopping=True and solver='sgd' or 'adam' (got "
+                    f"early_stopping={self.early_stopping}, solver={self.solver!r})."
+                )
+            X_val, y_val = validate_data(
+                self,
+                X_val,
+                y_val,
+                accept_sparse=["csr", "csc"],
+                dtype=(np.float64, np.float32),
+                multi_output=True,
+                reset=False,
+            )
+            if y_val.ndim == 2 and y_val.shape[1] == 1:
+                y_val = column_or_1d(y_val, warn=True)
+            _check_float32_range(X_val)
+            w_val = check_sample_weight(w_val, X_val)
+            return (X, targets, sample_weight), (X_val, self._encode(y_val), w_val)
+
+        if not (self.early_stopping and self.solver in _STOCHASTIC_SOLVERS):
+            return (X, targets, sample_weight), None
+
+        stratify = None if self._multilabel else self._class_indices(targets)
+        self._check_split(stratify, X.shape[0])
+        seed = int(jax.random.randint(key, (), 0, np.iinfo(np.int32).max))
+        X_tr, X_va, y_tr, y_va, w_tr, w_va = train_test_split(
+            X,
+            targets,
+            sample_weight,
+            test_size=self.validation_fraction,
+            random_state=seed,
+            stratify=stratify,
+        )
+        return (X_tr, y_tr, w_tr), (X_va, y_va, w_va)
+
+    def _check_split(self, stratify, n_samples):
+        """Refuse, before training, a validation split that cannot be made."""
+        n_val = math.ceil(self.validation_fraction * n_samples)
+        where = (
+            f"early_stopping=True with validation_fraction="
+            f"{self.validation_fraction} holds out {n_val} of {n_samples} samples"
+        )
+        if n_val < 2 or n_samples - n_val < 1:
+            raise ValueError(
+                f"{where}: the validation set needs at least 2 samples and the "
+                "training set at least 1. Increase validation_fraction or the "
+                "number of samples, or pass X_val and y_val."
+            )
+        if stratify is None:
+            return
+        labels, counts = np.unique(stratify, return_counts=True)
+        names = self.classes_[labels.astype(int)].tolist()
+        for name, count in zip(names, counts, strict=True):
+            if count < 2:
+                raise ValueError(
+                    f"{where}, stratified by class, but class {name!r} has only "
+                    f"{count} sample; each class needs at least 2. Pass X_val and "
+                    "y_val, or set early_stopping=False."
+                )
+        if n_val < labels.size or n_samples - n_val < labels.size:
+            raise ValueError(
+                f"{where}, stratified by class: both sets need at least one "
+                f"sample of each of the {labels.size} classes. Increase "
+                "validation_fraction or the number of samples."
+            )
+
+    # Stochastic solvers
+
+    def _fit_stochastic(
+        self, params, train, val, shuffle_key, incremental, context, start
+    ):
+        x, y, w = train
+        n_samples = x.shape[0]
+        hook_data = dict(
+            X=x, y=lambda: self._decode(train[1]), metadata={"sample_weight": w}
+        )
+        opt_state = getattr(self, "_optimizer_state", None)
+        if incremental and _training.is_state_of(self.solver, opt_state):
+            learning_rate = self._learning_rate
+        else:
+            # fit (unlike partial_fit) starts the optimizer anew
             opt_state = _training.optimizer_init(self.solver, params)
+            learning_rate = self.learning_rate_init
 
         batch_size = self._batch_size(n_samples)
         full_batch = batch_size >= n_samples
@@ -437,52 +844,32 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
             full_batch=full_batch,
             shuffle=bool(self.shuffle) and not full_batch,
         )
-        hyper = _training.hyperparams(
-            self.solver,
-            self.learning_rate_init,
-            self.momentum,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-        )
         alpha = np.float32(self.alpha)
-        sample_weight = np.ones(n_samples, np.float32)
-        data = _training.place_training_data(X, y_onehot, sample_weight)
+        if full_batch:
+            x, y, w = _training.merge_duplicate_rows(_csr(x), y, w)
+        data = _place(x, y, w)
+        val_data = None if val is None else _place(*val)
+        if val is not None and self.validation_scores_ is None:
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = -np.inf
 
-        self._run_epochs(
-            params,
-            opt_state,
-            data,
-            shuffle_key,
-            alpha,
-            hyper,
-            config,
-            incremental,
-            start,
-        )
-        return self
-
-    def _run_epochs(
-        self,
-        params,
-        opt_state,
-        data,
-        shuffle_key,
-        alpha,
-        hyper,
-        config,
-        incremental,
-        start,
-    ):
-        """The per-epoch loop: one compiled call, then bookkeeping in Python."""
-        n_samples = int(data.n_samples)
+        best = getattr(self, "_best_params", None)
         self.n_iter_ = 0
         try:
             for epoch in range(1 if incremental else self.max_iter):
+                epoch_context = context.subcontext(task_name="epoch")
+                epoch_context.call_on_fit_task_begin(estimator=self, **hook_data)
+                hyper = self._hyperparams(learning_rate)
                 epoch_key = jax.random.fold_in(shuffle_key, epoch)
-                result = _training.run_epoch(
-                    params, opt_state, data, epoch_key, alpha, hyper, config
-                )
+                if isinstance(data, _training.TrainData):
+                    result = _training.run_epoch(
+                        params, opt_state, data, epoch_key, alpha, hyper, config
+                    )
+                else:
+                    result = _training.run_sparse_epoch(
+                        params, opt_state, *data, epoch_key, alpha, hyper, config
+                    )
                 loss, finite = jax.device_get(result[2:])
                 if not finite:
                     raise ValueError(
@@ -494,14 +881,27 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
                     )
                 params, opt_state = result[:2]
                 self._record_epoch(float(loss), n_samples, start)
+                if val_data is not None:
+                    improved = self._record_validation(params, val_data, config)
+                    if improved:
+                        best = params
+                else:
+                    self._record_training_loss()
+                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                    learning_rate = self.learning_rate_init / (
+                        (self.t_ + 1) ** self.power_t
+                    )
 
+                stop = epoch_context.call_on_fit_task_end(
+                    estimator=self,
+                    **hook_data,
+                    reconstruction_attributes=lambda p=params: _reconstruction(p),
+                )
                 if self._no_improvement_count > self.n_iter_no_change:
-                    if self.verbose:
-                        print(
-                            "Training loss did not improve more than "
-                            f"tol={self.tol:g} for {self.n_iter_no_change} "
-                            "consecutive epochs. Stopping."
-                        )
+                    learning_rate, stopping = self._on_plateau(learning_rate, val)
+                    if stopping:
+                        break
+                if stop:
                     break
                 if not incremental and self.n_iter_ == self.max_iter:
                     warnings.warn(
@@ -509,7 +909,7 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
                         f"({self.max_iter}) reached and the optimization "
                         "hasn't converged yet.",
                         ConvergenceWarning,
-                        stacklevel=5,
+                        stacklevel=6,
                     )
         except KeyboardInterrupt:
             if self.n_iter_ == 0 and not self.loss_curve_:
@@ -520,28 +920,89 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
                 "Training interrupted by user; keeping the weights of the last "
                 f"finished epoch ({self.n_iter_} in this call).",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
 
         # Fitted state as plain NumPy: nothing compiled or on a device stays
-        self.coefs_, self.intercepts_ = _training.params_to_numpy(params)
         self._optimizer_state = jax.tree.map(np.asarray, opt_state)
+        self._learning_rate = learning_rate
+        if val is not None and best is not None:
+            params = best
+            self._best_params = jax.tree.map(np.asarray, best)
+        return params
+
+    def _hyperparams(self, learning_rate):
+        return _training.hyperparams(
+            self.solver,
+            learning_rate,
+            self.momentum,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+        )
 
     def _record_epoch(self, loss, n_samples, start):
         self.n_iter_ += 1
         self.t_ += n_samples
         self.loss_ = loss
         self.loss_curve_.append(loss)
-        if loss > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, loss)
         if self.verbose:
             line = f"Iteration {self.n_iter_}, loss = {loss:.8f}"
             if self.verbose >= 2:
                 line += f" ({time.perf_counter() - start:.2f} s)"
             print(line, flush=True)
+
+    def _record_training_loss(self):
+        """Convergence bookkeeping on the training loss."""
+        if self.best_loss_ is None:
+            self.best_loss_ = np.inf
+        if self.loss_ > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        self.best_loss_ = min(self.best_loss_, self.loss_)
+
+    def _record_validation(self, params, val_data, config):
+        """Score the validation set; return whether it is the best so far."""
+        loss, score = _training.evaluate(params, val_data, config)
+        self.validation_scores_.append(score)
+        self.validation_loss_curve_.append(loss)
+        if self.verbose:
+            print(f"Validation score: {score:f}", flush=True)
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            return True
+        return False
+
+    def _on_plateau(self, learning_rate, val):
+        """What ``n_iter_no_change`` epochs without progress lead to.
+
+        Returns the learning rate to go on with and whether to stop, as
+        MLPClassifier decides it: the adaptive SGD schedule divides the rate
+        by 5 until it falls below 1e-6; every other setting stops.
+        """
+        quantity = "Validation score" if val is not None else "Training loss"
+        message = (
+            f"{quantity} did not improve more than tol={self.tol:g} for "
+            f"{self.n_iter_no_change} consecutive epochs."
+        )
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(f"{message} Stopping.", flush=True)
+            return learning_rate, True
+        if learning_rate <= 1e-6:
+            if self.verbose:
+                print(f"{message} Learning rate too small. Stopping.", flush=True)
+            return learning_rate, True
+        learning_rate /= 5
+        self._no_improvement_count = 0
+        if self.verbose:
+            print(f"{message} Setting learning rate to {learning_rate:f}", flush=True)
+        return learning_rate, False
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -552,47 +1013,101 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"samples ({n_samples}); it is clipped to {n_samples} "
                 "(full-batch gradient descent).",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=7,
             )
             return n_samples
         return self.batch_size
 
-    def _check_partial_fit_classes(self, classes, y, first_pass):
-        if classes is None:
-            if first_pass:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit."
-                )
-            return
-        classes = np.unique(np.asarray(classes))
-        if not first_pass and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"classes={classes.tolist()} is not the same as on the first "
-                f"call to partial_fit, which gave {self.classes_.tolist()}."
+    # L-BFGS
+
+    def _fit_lbfgs(self, params, train, layer_sizes, context, start):
+        x, y, w = _training.merge_duplicate_rows(_csr(train[0]), *train[1:])
+        data = _place(x, y, w)
+        config = _training.EpochConfig(
+            activation=self.activation,
+            out_activation=self.out_activation_,
+            solver="lbfgs",
+            nesterov=False,
+            batch_size=0,
+            full_batch=True,
+            shuffle=False,
+        )
+        alpha = np.float32(self.alpha)
+        layer_sizes = tuple(layer_sizes)
+
+        def fun(flat):
+            return _training.objective(flat, data, alpha, layer_sizes, config)
+
+        accepted = {"x": _training.flatten(jax.device_get(params)), "losses": []}
+
+        def on_iteration(intermediate_result):
+            accepted["x"] = intermediate_result.x
+            accepted["losses"].append(float(intermediate_result.fun))
+            n = len(accepted["losses"])
+            if self.verbose:
+                line = f"Iteration {n}, loss = {intermediate_result.fun:.8f}"
+                if self.verbose >= 2:
+                    line += f" ({time.perf_counter() - start:.2f} s)"
+                print(line, flush=True)
+            iteration = context.subcontext(task_name="lbfgs-iter")
+            iteration.call_on_fit_task_begin(estimator=self)
+            flat = intermediate_result.x
+            if iteration.call_on_fit_task_end(
+                estimator=self,
+                X=train[0],
+                y=lambda: self._decode(train[1]),
+                metadata={"sample_weight": train[2]},
+                reconstruction_attributes=lambda: _reconstruction(
+                    _training.unflatten(np.asarray(flat, np.float32), layer_sizes)
+                ),
+            ):
+                raise StopIteration
+
+        interrupted = False
+        try:
+            result = scipy.optimize.minimize(
+                fun,
+                accepted["x"],
+                method="L-BFGS-B",
+                jac=True,
+                callback=on_iteration,
+                options={
+                    "maxfun": self.max_fun,
+                    "maxiter": self.max_iter,
+                    "gtol": self.tol,
+                },
+            )
+            final, loss = result.x, float(result.fun)
+        except KeyboardInterrupt:
+            if not accepted["losses"]:
+                raise
+            interrupted = True
+            final, loss = accepted["x"], accepted["losses"][-1]
+            warnings.warn(
+                "Training interrupted by user; keeping the weights of the last "
+                f"finished L-BFGS iteration ({len(accepted['losses'])}).",
+                UserWarning,
+                stacklevel=6,
             )
 
-    def _check_warm_start_classes(self, y):
-        classes = np.unique(y)
-        if not np.array_equal(classes, self.classes_):
+        self.n_iter_ = min(len(accepted["losses"]), self.max_iter)
+        self.loss_ = loss
+        self.loss_curve_.extend(accepted["losses"])
+        if not np.all(np.isfinite(final)) or not np.isfinite(loss):
             raise ValueError(
-                "warm_start needs y to have the same classes as the previous "
-                f"fit: it had {self.classes_.tolist()}, y has {classes.tolist()}."
+                "L-BFGS produced non-finite weights or loss. Scale the inputs, "
+                "for example with sklearn.preprocessing.StandardScaler, or "
+                "raise alpha."
             )
-
-    def _encode(self, y):
-        """One-hot targets for the fitted classes (one column if binary)."""
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y has labels {unknown.tolist()} that are not among the "
-                f"classes seen in the first fit, {self.classes_.tolist()}."
+        if not interrupted and result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                f"(status={result.status}): {result.message}. Increase max_iter "
+                "or max_fun, or scale the data.",
+                ConvergenceWarning,
+                stacklevel=6,
             )
-        indices = np.searchsorted(self.classes_, y)
-        if self.classes_.size == 2:
-            return (indices == 1).astype(np.float32)[:, None]
-        onehot = np.zeros((y.shape[0], self.classes_.size), np.float32)
-        onehot[np.arange(y.shape[0]), indices] = 1
-        return onehot
+        return _training.unflatten(np.asarray(final, np.float32), layer_sizes)
 
     def _check_architecture(self, layer_sizes):
         fitted = tuple(w.shape[0] for w in self.coefs_) + (self.n_outputs_,)
@@ -608,16 +1123,20 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         """Float64 logits of X, computed on the device in float32."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
         params = _training.params_to_device(self.coefs_, self.intercepts_)
         layer_sizes = [w.shape[0] for w in self.coefs_] + [self.n_outputs_]
         chunk_rows = _training.chunk_rows_for(layer_sizes)
-        with warnings.catch_warnings():
-            # Values beyond float32's range become inf here; handled below
-            warnings.simplefilter("ignore", RuntimeWarning)
-            x32 = X.astype(np.float32, copy=False)
         logits = _training.predict_logits(
-            params, x32, self.activation, chunk_rows
+            params, X, self.activation, chunk_rows
         ).astype(np.float64)
 
         # Rows that overflowed float32 are recomputed in float64
@@ -627,7 +1146,8 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
         return logits
 
     def _logits_float64(self, X):
-        a = np.asarray(X, np.float64)
+        a = X.toarray() if sp.issparse(X) else np.asarray(X, np.float64)
+        a = a.astype(np.float64)
         activation = _NUMPY_ACTIVATIONS[self.activation]
         with np.errstate(over="ignore", invalid="ignore"):
             for layer, (w, b) in enumerate(
@@ -640,23 +1160,43 @@ class JaxMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "X has values so large that the network's outputs overflow "
                 "even in float64 (largest absolute value in X: "
-                f"{np.max(np.abs(X)):.3g}). Scale the inputs, for example with "
+                f"{abs(X).max():.3g}). Scale the inputs, for example with "
                 "sklearn.preprocessing.StandardScaler."
             )
         return a
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
-        return tags
+
+def _gelu_float64(z):
+    from scipy.special import ndtr
+
+    return z * ndtr(z)
 
 
 _NUMPY_ACTIVATIONS = {
+    "gelu": _gelu_float64,
     "identity": lambda z: z,
+    "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
     "logistic": expit,
     "relu": lambda z: np.maximum(z, 0),
     "tanh": np.tanh,
 }
+
+
+def _reconstruction(params):
+    """Fitted attributes of an estimator stopped at ``params``, for callbacks."""
+    coefs, intercepts = _training.params_to_numpy(params)
+    return {"coefs_": coefs, "intercepts_": intercepts}
+
+
+def _csr(x):
+    return x.tocsr() if sp.issparse(x) else x
+
+
+def _place(x, y, w):
+    """Dense rows go to the device; sparse ones stay on the host as CSR."""
+    if sp.issparse(x):
+        return (x.tocsr().astype(np.float32), np.asarray(y, np.float32), w)
+    return _training.place_training_data(x, y, w)
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):
@@ -670,30 +1210,14 @@ def _check_hidden_layer_sizes(hidden_layer_sizes):
 
 
 def _check_float32_range(X):
-    largest = np.max(np.abs(X)) if X.size else 0.0
+    values = X.data if sp.issparse(X) else X
+    largest = np.max(np.abs(values)) if values.size else 0.0
     if largest > _FLOAT32_MAX:
         raise ValueError(
             f"X has values beyond float32's range (largest absolute value "
             f"{largest:.3g}); JaxMLPClassifier trains in float32. Scale the "
             "inputs, for example with sklearn.preprocessing.StandardScaler."
         )
-
-
-def _training_classes(y, classes):
-    """Sorted classes of a first fit; at least two are needed."""
-    target_type = type_of_target(y, input_name="y")
-    if target_type not in ("binary", "multiclass"):
-        raise ValueError(
-            f"JaxMLPClassifier supports binary and multiclass targets; "
-            f"y is {target_type}."
-        )
-    labels = np.unique(y if classes is None else np.asarray(classes))
-    if labels.size < 2:
-        raise ValueError(
-            f"JaxMLPClassifier needs samples of at least 2 classes; got 1 "
-            f"class: {labels.tolist()[0]!r}."
-        )
-    return labels
 
 
 def _key_from(random_state):

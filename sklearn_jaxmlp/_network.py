@@ -43,8 +43,36 @@ def _identity_derivative(z, a):
     return jnp.ones_like(a)
 
 
+LEAKY_RELU_SLOPE = 0.01
+
+
+def _leaky_relu(z):
+    return jnp.where(z > 0, z, LEAKY_RELU_SLOPE * z)
+
+
+def _leaky_relu_derivative(z, a):
+    return jnp.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(a.dtype)
+
+
+def _gelu(z):
+    """The exact GELU, z * Phi(z), with Phi the standard normal CDF."""
+    return z * _normal_cdf(z)
+
+
+def _gelu_derivative(z, a):
+    # d/dz z Phi(z) = Phi(z) + z phi(z)
+    density = jnp.exp(-0.5 * z * z) / jnp.sqrt(2 * jnp.pi).astype(z.dtype)
+    return _normal_cdf(z) + z * density
+
+
+def _normal_cdf(z):
+    return 0.5 * (1 + jax.lax.erf(z / jnp.sqrt(2.0).astype(z.dtype)))
+
+
 ACTIVATIONS = {
+    "gelu": Activation(_gelu, _gelu_derivative),
     "identity": Activation(lambda z: z, _identity_derivative),
+    "leaky_relu": Activation(_leaky_relu, _leaky_relu_derivative),
     "logistic": Activation(jax.nn.sigmoid, _logistic_derivative),
     "relu": Activation(lambda z: jnp.maximum(z, 0), _relu_derivative),
     "tanh": Activation(jnp.tanh, _tanh_derivative),

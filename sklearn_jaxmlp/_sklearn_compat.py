@@ -12,10 +12,17 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils.validation import _check_sample_weight
 
 __all__ = [
     "Interval",
+    "check_sample_weight",
     "Options",
     "StrOptions",
     "validate_parameter_constraints",
 ]
+
+
+def check_sample_weight(sample_weight, X):
+    """Validated non-negative float weights, ones when None."""
+    return _check_sample_weight(sample_weight, X, ensure_non_negative=True)

@@ -1,16 +1,22 @@
-"""The compiled programs: one training epoch, and the chunked forward pass.
+"""The compiled programs: training epochs, full-batch objectives, prediction.
 
 The jitted functions live at module level, so their compilation cache is
 shared by every estimator in the process. Shapes are kept few on purpose:
 
-* training data are padded to a bucketed number of rows, and the number of
-  real rows and of minibatches are traced values, so fitting the same
-  architecture on another number of samples reuses the compiled epoch;
+* dense training data are padded to a power-of-two number of rows, and the
+  number of real rows and of minibatches are traced values, so fitting the
+  same architecture on another number of samples in that bucket reuses the
+  compiled epoch;
 * prediction runs over chunks of a fixed number of rows per model, so any
   number of rows reuses one compiled forward pass, memory stays bounded,
   and a row's result does not depend on which other rows came with it.
 
 Hyperparameters are passed as float32 scalars for the same reason.
+
+Dense data live on the device for the whole fit and an epoch is a single
+compiled call. Sparse data stay on the host: each minibatch (or block of a
+full batch) is made dense on its own and sent to a compiled step, so memory
+follows ``batch_size * n_features`` and the whole matrix is never densified.
 """
 
 import functools
@@ -19,13 +25,14 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.sparse as sp
 
 from sklearn_jaxmlp._network import (
     forward,
     init_params,
     loss_and_grad_sums,
     regularize,
-    regularized_loss_and_grads,
+    row_losses,
 )
 from sklearn_jaxmlp._optimizers import (
     AdamHyperparams,
@@ -39,11 +46,11 @@ from sklearn_jaxmlp._optimizers import (
 )
 
 _MIN_BUCKET = 256
-_FULL_BATCH_BLOCK = 4096
+_BLOCK_ROWS = 4096
 
 
 class EpochConfig(NamedTuple):
-    """What an epoch's compiled program depends on besides array shapes."""
+    """What a compiled program depends on besides array shapes."""
 
     activation: str
     out_activation: str
@@ -55,12 +62,15 @@ class EpochConfig(NamedTuple):
 
 
 class TrainData(NamedTuple):
-    """Training rows on the device, padded to a bucketed row count."""
+    """Rows on the device, padded to a bucketed row count with zero weight."""
 
     x: jax.Array
     y: jax.Array
     sample_weight: jax.Array
     n_samples: jax.Array
+
+
+# Data
 
 
 def bucket_rows(n):
@@ -73,7 +83,7 @@ def bucket_rows(n):
 
 
 def place_training_data(x, y, sample_weight) -> TrainData:
-    """Pad rows with zero weight to a bucketed count and put them on the device."""
+    """Pad dense rows with zero weight to a bucketed count; put them on the device."""
     n_samples = x.shape[0]
     n_rows = bucket_rows(n_samples)
 
@@ -88,6 +98,39 @@ def place_training_data(x, y, sample_weight) -> TrainData:
         sample_weight=padded(sample_weight),
         n_samples=jax.device_put(np.int32(n_samples)),
     )
+
+
+def merge_duplicate_rows(x, y, sample_weight):
+    """Rows in a canonical order, equal rows merged and their weights added.
+
+    For full-batch training, where the gradient is a weighted sum over all
+    rows, this is an exact reformulation: a row repeated k times and the
+    same row once with weight k become the same input, computed in the same
+    order, so they train bit-identical models. Rows of zero weight go.
+    ``x`` may be dense or a CSR matrix.
+    """
+    y = np.ascontiguousarray(y, np.float32)
+    if sp.issparse(x):
+        x = x.astype(np.float32)
+        x.sum_duplicates()
+        x.eliminate_zeros()
+        x.sort_indices()
+        keys = [
+            x.indices[a:b].tobytes() + x.data[a:b].tobytes() + y[i].tobytes()
+            for i, (a, b) in enumerate(zip(x.indptr[:-1], x.indptr[1:], strict=True))
+        ]
+        keys = np.array(keys, dtype=object)
+    else:
+        x = np.ascontiguousarray(x, np.float32)
+        rows = np.ascontiguousarray(np.hstack([x.view(np.uint32), y.view(np.uint32)]))
+        keys = rows.view(np.dtype((np.void, rows.shape[1] * 4))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    weight = np.bincount(inverse.ravel(), weights=sample_weight)
+    keep = first[weight > 0]
+    return x[keep], y[keep], weight[weight > 0]
+
+
+# Parameters and optimizers
 
 
 def new_params(seed_key, layer_sizes):
@@ -109,6 +152,7 @@ def hyperparams(solver, learning_rate, momentum, beta_1, beta_2, epsilon):
     return AdamHyperparams(f32(learning_rate), f32(beta_1), f32(beta_2), f32(epsilon))
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def optimizer_init(solver, params):
     """The solver's initial state for ``params``."""
     return sgd_init(params) if solver == "sgd" else adam_init(params)
@@ -125,6 +169,16 @@ def _optimizer_update(config, grads, opt_state, params, hyper):
     return adam_update(grads, opt_state, params, hyper)
 
 
+def _all_finite(loss, params):
+    finite = jnp.isfinite(loss)
+    for leaf in jax.tree.leaves(params):
+        finite &= jnp.all(jnp.isfinite(leaf))
+    return finite
+
+
+# One epoch over dense data on the device
+
+
 @functools.partial(jax.jit, static_argnames="config")
 def run_epoch(params, opt_state, data: TrainData, key, alpha, hyper, config):
     """One pass over every sample: shuffle, all minibatches, all updates.
@@ -133,70 +187,77 @@ def run_epoch(params, opt_state, data: TrainData, key, alpha, hyper, config):
     batch losses weighted by their number of rows, as MLPClassifier reports
     it) and whether the loss and every parameter are finite.
     """
-    n_rows = data.x.shape[0]
-    n = data.n_samples
-
-    def step(params, opt_state, x, y, w):
-        loss, grads = regularized_loss_and_grads(
-            params, x, y, w, alpha, config.activation, config.out_activation
-        )
-        params, opt_state = _optimizer_update(config, grads, opt_state, params, hyper)
-        return params, opt_state, loss
-
     if config.full_batch:
         loss, grads = _full_batch_loss_and_grads(params, data, alpha, config)
         params, opt_state = _optimizer_update(config, grads, opt_state, params, hyper)
-    else:
-        batch_size = config.batch_size
-        n_steps_max = -(-n_rows // batch_size)
-        order = _epoch_order(key, n_rows, n, config.shuffle)
-        order = jnp.pad(order, (0, n_steps_max * batch_size - n_rows))
+        return params, opt_state, loss, _all_finite(loss, params)
 
-        def body(i, carry):
-            params, opt_state, loss_sum = carry
-            start = i * batch_size
-            index = jax.lax.dynamic_slice(order, (start,), (batch_size,))
-            in_epoch = start + jnp.arange(batch_size) < n
-            w = jnp.where(in_epoch, data.sample_weight[index], 0)
-            params, opt_state, loss = step(
-                params, opt_state, data.x[index], data.y[index], w
-            )
-            n_in_batch = jnp.minimum(batch_size, n - start)
-            return params, opt_state, loss_sum + loss * n_in_batch
+    n_rows = data.x.shape[0]
+    n = data.n_samples
+    batch_size = config.batch_size
+    n_steps_max = -(-n_rows // batch_size)
+    order = _epoch_order(key, n_rows, n, config.shuffle)
+    order = jnp.pad(order, (0, n_steps_max * batch_size - n_rows))
 
-        n_steps = (n + batch_size - 1) // batch_size
-        carry = (params, opt_state, jnp.zeros((), jnp.float32))
-        params, opt_state, loss_sum = jax.lax.fori_loop(0, n_steps, body, carry)
-        loss = loss_sum / n
+    def body(i, carry):
+        params, opt_state, loss_sum = carry
+        start = i * batch_size
+        index = jax.lax.dynamic_slice(order, (start,), (batch_size,))
+        in_epoch = start + jnp.arange(batch_size) < n
+        w = jnp.where(in_epoch, data.sample_weight[index], 0)
+        params, opt_state, loss = _step(
+            params, opt_state, data.x[index], data.y[index], w, alpha, hyper, config
+        )
+        n_in_batch = jnp.minimum(batch_size, n - start)
+        return params, opt_state, loss_sum + loss * n_in_batch
 
-    finite = jnp.isfinite(loss)
-    for leaf in jax.tree.leaves(params):
-        finite &= jnp.all(jnp.isfinite(leaf))
-    return params, opt_state, loss, finite
+    n_steps = (n + batch_size - 1) // batch_size
+    carry = (params, opt_state, jnp.zeros((), jnp.float32))
+    params, opt_state, loss_sum = jax.lax.fori_loop(0, n_steps, body, carry)
+    loss = loss_sum / n
+    return params, opt_state, loss, _all_finite(loss, params)
 
 
-def _full_batch_loss_and_grads(params, data, alpha, config):
-    """Loss and gradients over all rows, summed block by block.
+def _step(params, opt_state, x, y, w, alpha, hyper, config):
+    """Forward, backward and update on one minibatch."""
+    loss_sum, grad_sums = loss_and_grad_sums(
+        params, x, y, w, config.activation, config.out_activation
+    )
+    loss, grads = regularize(params, loss_sum, grad_sums, jnp.sum(w), alpha)
+    params, opt_state = _optimizer_update(config, grads, opt_state, params, hyper)
+    return params, opt_state, loss
 
-    Only the blocks that hold real rows are computed, so the padding of the
-    data to a bucketed size costs memory but no arithmetic.
+
+def _fold_blocks(data: TrainData, fn, init):
+    """Add up ``fn(x, y, w)`` over the blocks of rows that hold real rows.
+
+    The padding of the data to a bucketed size costs memory but no
+    arithmetic: the number of blocks follows the traced row count.
     """
     n_rows, n_features = data.x.shape
-    block = min(n_rows, _FULL_BATCH_BLOCK)
+    block = min(n_rows, _BLOCK_ROWS)
 
-    def body(i, sums):
+    def body(i, acc):
         start = i * block
         x = jax.lax.dynamic_slice(data.x, (start, 0), (block, n_features))
         y = jax.lax.dynamic_slice(data.y, (start, 0), (block, data.y.shape[1]))
         w = jax.lax.dynamic_slice(data.sample_weight, (start,), (block,))
-        block_sums = loss_and_grad_sums(
-            params, x, y, w, config.activation, config.out_activation
-        )
-        return jax.tree.map(jnp.add, sums, block_sums)
+        return jax.tree.map(jnp.add, acc, fn(x, y, w))
 
     n_blocks = (data.n_samples + block - 1) // block
+    return jax.lax.fori_loop(0, n_blocks, body, init)
+
+
+def _full_batch_loss_and_grads(params, data, alpha, config):
+    """Loss and gradients over all rows, summed block by block."""
     zeros = (jnp.zeros((), jnp.float32), jax.tree.map(jnp.zeros_like, params))
-    loss_sum, grad_sums = jax.lax.fori_loop(0, n_blocks, body, zeros)
+    loss_sum, grad_sums = _fold_blocks(
+        data,
+        lambda x, y, w: loss_and_grad_sums(
+            params, x, y, w, config.activation, config.out_activation
+        ),
+        zeros,
+    )
     total_weight = jnp.sum(data.sample_weight)
     return regularize(params, loss_sum, grad_sums, total_weight, alpha)
 
@@ -210,6 +271,191 @@ def _epoch_order(key, n_rows, n, shuffle):
     sort_keys = jnp.where(padding, jnp.uint32(0xFFFFFFFF), sort_keys)
     # A stable sort keeps real rows ahead of padding even on equal keys
     return jnp.argsort(sort_keys, stable=True).astype(jnp.int32)
+
+
+# One epoch over sparse data kept on the host
+
+
+def run_sparse_epoch(params, opt_state, x, y, w, key, alpha, hyper, config):
+    """The same epoch as :func:`run_epoch` for a CSR matrix ``x``.
+
+    Each minibatch is made dense on the host and sent to one compiled step;
+    dispatch is asynchronous, so the next batch is prepared while the
+    device works on the current one.
+    """
+    n = x.shape[0]
+    if config.full_batch:
+        loss, grads = _sparse_loss_and_grads(params, x, y, w, alpha, config)
+        params, opt_state = _apply_update(params, opt_state, grads, hyper, config)
+        return params, opt_state, loss, _all_finite_jit(loss, params)
+
+    batch_size = config.batch_size
+    order = np.asarray(_epoch_order_jit(key, n, config.shuffle))
+    loss_sum = jnp.zeros((), jnp.float32)
+    for start in range(0, n, batch_size):
+        index = order[start : start + batch_size]
+        xb, yb, wb = _dense_rows(x, y, w, index, batch_size)
+        params, opt_state, loss_sum = _sparse_step(
+            params, opt_state, loss_sum, xb, yb, wb, alpha, hyper, config
+        )
+    loss = loss_sum / n
+    return params, opt_state, loss, _all_finite_jit(loss, params)
+
+
+def _dense_rows(x, y, w, index, n_rows):
+    """Rows ``index`` of CSR ``x`` as a dense block of ``n_rows`` rows."""
+    xb = np.zeros((n_rows, x.shape[1]), np.float32)
+    yb = np.zeros((n_rows, y.shape[1]), np.float32)
+    wb = np.zeros(n_rows, np.float32)
+    xb[: len(index)] = x[index].toarray()
+    yb[: len(index)] = y[index]
+    wb[: len(index)] = w[index]
+    return xb, yb, wb
+
+
+@functools.partial(jax.jit, static_argnames="config")
+def _sparse_step(params, opt_state, loss_sum, x, y, w, alpha, hyper, config):
+    params, opt_state, loss = _step(params, opt_state, x, y, w, alpha, hyper, config)
+    return params, opt_state, loss_sum + loss * jnp.sum(w > 0)
+
+
+_epoch_order_jit = jax.jit(
+    lambda key, n, shuffle: _epoch_order(key, n, n, shuffle), static_argnums=(1, 2)
+)
+_all_finite_jit = jax.jit(_all_finite)
+
+
+def _sparse_loss_and_grads(params, x, y, w, alpha, config):
+    """Full-batch loss and gradients of CSR ``x``, block by block."""
+    n = x.shape[0]
+    block = min(bucket_rows(n), _BLOCK_ROWS)
+    sums = None
+    for start in range(0, n, block):
+        index = np.arange(start, min(start + block, n))
+        xb, yb, wb = _dense_rows(x, y, w, index, block)
+        block_sums = _block_sums(params, xb, yb, wb, config)
+        sums = block_sums if sums is None else _add(sums, block_sums)
+    return _regularize_jit(params, *sums, np.float32(np.sum(w)), alpha)
+
+
+@functools.partial(jax.jit, static_argnames="config")
+def _block_sums(params, x, y, w, config):
+    return loss_and_grad_sums(params, x, y, w, config.activation, config.out_activation)
+
+
+_add = jax.jit(lambda a, b: jax.tree.map(jnp.add, a, b))
+_regularize_jit = jax.jit(regularize)
+
+
+@functools.partial(jax.jit, static_argnames="config")
+def _apply_update(params, opt_state, grads, hyper, config):
+    return _optimizer_update(config, grads, opt_state, params, hyper)
+
+
+# Full-batch objective on a flat parameter vector, for L-BFGS
+
+
+def flat_size(layer_sizes):
+    """Number of parameters of a network with ``layer_sizes``."""
+    return sum(
+        a * b + b for a, b in zip(layer_sizes[:-1], layer_sizes[1:], strict=True)
+    )
+
+
+def flatten(params):
+    """Parameters as one float64 vector: every weight matrix, then every bias."""
+    return np.concatenate(
+        [np.ravel(w) for w, _ in params] + [np.ravel(b) for _, b in params]
+    ).astype(np.float64)
+
+
+def unflatten(flat, layer_sizes):
+    """The inverse of :func:`flatten`, for static ``layer_sizes``."""
+    weights, biases, start = [], [], 0
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True):
+        weights.append(flat[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+        start += fan_in * fan_out
+    for fan_out in layer_sizes[1:]:
+        biases.append(flat[start : start + fan_out])
+        start += fan_out
+    return tuple(zip(weights, biases, strict=True))
+
+
+@functools.partial(jax.jit, static_argnames=("layer_sizes", "config"))
+def _dense_objective(flat, data, alpha, layer_sizes, config):
+    params = unflatten(flat, layer_sizes)
+    loss, grads = _full_batch_loss_and_grads(params, data, alpha, config)
+    grad_flat = jnp.concatenate(
+        [jnp.ravel(g) for g, _ in grads] + [jnp.ravel(g) for _, g in grads]
+    )
+    return loss, grad_flat
+
+
+def objective(flat, data, alpha, layer_sizes, config):
+    """Full-batch loss and its gradient at ``flat``, as float64 for SciPy.
+
+    ``data`` is a :class:`TrainData` on the device, or a tuple ``(x, y, w)``
+    with a CSR ``x`` kept on the host.
+    """
+    flat32 = np.asarray(flat, np.float32)
+    if isinstance(data, TrainData):
+        loss, grad = _dense_objective(flat32, data, alpha, layer_sizes, config)
+    else:
+        params = unflatten(jnp.asarray(flat32), layer_sizes)
+        loss, grads = _sparse_loss_and_grads(params, *data, alpha, config)
+        grad = flatten(jax.device_get(grads))
+    return float(loss), np.asarray(grad, np.float64)
+
+
+# Evaluation on a held-out set
+
+
+@functools.partial(jax.jit, static_argnames="config")
+def _dense_evaluation_sums(params, data, config):
+    def fn(x, y, w):
+        logits = forward(params, x, config.activation)
+        losses = row_losses(logits, y, config.out_activation)
+        return jnp.sum(w * losses), jnp.sum(w * _correct(logits, y, config))
+
+    zeros = (jnp.zeros((), jnp.float32), jnp.zeros((), jnp.float32))
+    return _fold_blocks(data, fn, zeros)
+
+
+def _correct(logits, y, config):
+    """1 for rows predicted right (every label right, for multilabel)."""
+    if config.out_activation == "softmax":
+        hit = jnp.argmax(logits, axis=1) == jnp.argmax(y, axis=1)
+    else:
+        hit = jnp.all((logits > 0) == (y > 0.5), axis=1)
+    return hit.astype(jnp.float32)
+
+
+def evaluate(params, data, config):
+    """Weighted mean cross-entropy and accuracy of ``params`` on ``data``.
+
+    ``data`` is a :class:`TrainData` on the device or a host tuple
+    ``(x, y, w)`` with a CSR ``x``. The accuracy of a multilabel target
+    counts a row as right only when all its labels are.
+    """
+    if isinstance(data, TrainData):
+        loss_sum, correct_sum = _dense_evaluation_sums(params, data, config)
+        total = float(jnp.sum(data.sample_weight))
+    else:
+        x, y, w = data
+        loss_sum = correct_sum = 0.0
+        block = min(bucket_rows(x.shape[0]), _BLOCK_ROWS)
+        for start in range(0, x.shape[0], block):
+            index = np.arange(start, min(start + block, x.shape[0]))
+            xb, yb, wb = _dense_rows(x, y, w, index, block)
+            block_data = TrainData(xb, yb, wb, np.int32(len(index)))
+            sums = _dense_evaluation_sums(params, block_data, config)
+            loss_sum += float(sums[0])
+            correct_sum += float(sums[1])
+        total = float(np.sum(w))
+    return float(loss_sum) / total, float(correct_sum) / total
+
+
+# Prediction
 
 
 @functools.partial(jax.jit, static_argnames="activation")
@@ -228,18 +474,20 @@ def chunk_rows_for(layer_sizes):
 
 
 def predict_logits(params, x, activation, chunk_rows):
-    """Logits of every row of ``x``, computed on the device chunk by chunk."""
+    """Logits of every row of ``x`` (dense or CSR), chunk by chunk."""
     n_samples = x.shape[0]
     n_outputs = params[-1][1].shape[0]
     logits = np.empty((n_samples, n_outputs), np.float32)
     pending = None
     for start in range(0, n_samples, chunk_rows):
         chunk = x[start : start + chunk_rows]
-        if chunk.shape[0] < chunk_rows:
-            padded = np.zeros((chunk_rows, x.shape[1]), np.float32)
+        if sp.issparse(chunk):
+            chunk = chunk.toarray()
+        padded = np.zeros((chunk_rows, x.shape[1]), np.float32)
+        # Values beyond float32's range become inf; the caller redoes them
+        with np.errstate(over="ignore"):
             padded[: chunk.shape[0]] = chunk
-            chunk = padded
-        result = _forward_chunk(params, np.asarray(chunk, np.float32), activation)
+        result = _forward_chunk(params, padded, activation)
         # Collect the previous chunk while this one runs
         if pending is not None:
             _store(logits, *pending)

@@ -524,6 +524,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self.get_params(deep=False),
             caller_name=type(self).__name__,
         )
+        self._check_float32_parameters()
         before = self.__dict__.copy()
         start = time.perf_counter()
         try:
@@ -536,12 +537,51 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 validation=validation,
                 start=start,
             )
+        except jax.errors.JaxRuntimeError as error:
+            self._restore(before)
+            if "RESOURCE_EXHAUSTED" not in str(error):
+                raise
+            raise MemoryError(
+                "The network does not fit in the device's memory (hidden_layer_"
+                f"sizes={self.hidden_layer_sizes!r}): {error}"
+            ) from error
         except BaseException:
-            # with_callbacks still needs what it tears the callbacks down with
-            teardown = {k: self.__dict__[k] for k in _CALLBACK_STATE if k in vars(self)}
-            self.__dict__.clear()
-            self.__dict__.update(before, **teardown)
+            self._restore(before)
             raise
+
+    def _restore(self, before):
+        """Go back to the state ``before`` a failed fit."""
+        # with_callbacks still needs what it tears the callbacks down with
+        teardown = {k: self.__dict__[k] for k in _CALLBACK_STATE if k in vars(self)}
+        self.__dict__.clear()
+        self.__dict__.update(before, **teardown)
+
+    def _check_float32_parameters(self):
+        """Refuse values that the float32 arithmetic would turn into others.
+
+        A beta of 0.99999999 is valid in float64 but rounds to 1.0 in
+        float32, where it would stop Adam's updates silently.
+        """
+        checks = [
+            ("alpha", self.alpha, lambda v: np.isfinite(v), "a finite float32"),
+            ("beta_1", self.beta_1, lambda v: v < 1, "below 1 in float32"),
+            ("beta_2", self.beta_2, lambda v: v < 1, "below 1 in float32"),
+            ("epsilon", self.epsilon, lambda v: v > 0, "above 0 in float32"),
+            (
+                "learning_rate_init",
+                self.learning_rate_init,
+                lambda v: 0 < v < np.inf,
+                "positive and finite in float32",
+            ),
+        ]
+        for name, value, ok, expected in checks:
+            with np.errstate(over="ignore", under="ignore"):
+                rounded = np.float32(value)
+            if not ok(rounded):
+                raise ValueError(
+                    f"{name}={value!r} becomes {rounded.item()!r} in float32, the "
+                    f"precision JaxMLPClassifier trains in; it must stay {expected}."
+                )
 
     def _fit(self, X, y, sample_weight, *, incremental, classes, validation, start):
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
@@ -554,6 +594,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 "early_stopping=False, or use fit."
             )
 
+        _check_numeric(X, "X")
         X, y = validate_data(
             self,
             X,
@@ -582,7 +623,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self._initialize(layer_sizes)
             params = _training.new_params(init_key, layer_sizes)
         else:
-            self._check_architecture(layer_sizes)
+            self._check_architecture(layer_sizes, incremental)
             params = _training.params_to_device(self.coefs_, self.intercepts_)
             # Copies, so that a failed fit leaves the previous lists intact
             for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
@@ -629,6 +670,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def _set_classes(self, y, classes, first_pass, incremental):
         """Set ``classes_`` on a first fit; check ``y`` against them later."""
         check_classification_targets(y)
+        if classes is not None:
+            classes = _check_classes_argument(classes)
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(
@@ -643,7 +686,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             if multilabel:
                 labels = np.arange(y.shape[1])
             else:
-                labels = np.unique(y if classes is None else np.asarray(classes))
+                labels = np.unique(y if classes is None else classes)
             if labels.size < 2:
                 raise ValueError(
                     "JaxMLPClassifier needs samples of at least 2 classes; got 1 "
@@ -658,7 +701,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 f"y is {target_type}, but the fitted model has a {kind} target."
             )
         if classes is not None and not np.array_equal(
-            np.unique(np.asarray(classes)), self.classes_
+            np.unique(classes), self.classes_
         ):
             raise ValueError(
                 f"classes={np.unique(classes).tolist()} is not the same as on the "
@@ -753,6 +796,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                     "early_stopping=True and solver='sgd' or 'adam' (got "
                     f"early_stopping={self.early_stopping}, solver={self.solver!r})."
                 )
+            _check_numeric(X_val, "X_val")
             X_val, y_val = validate_data(
                 self,
                 X_val,
@@ -1109,13 +1153,15 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
         return _training.unflatten(np.asarray(final, np.float32), layer_sizes)
 
-    def _check_architecture(self, layer_sizes):
+    def _check_architecture(self, layer_sizes, incremental):
         fitted = tuple(w.shape[0] for w in self.coefs_) + (self.n_outputs_,)
         if fitted != tuple(layer_sizes):
+            how = "partial_fit" if incremental else "warm_start"
+            fresh = "call fit" if incremental else "set warm_start=False"
             raise ValueError(
-                f"warm_start needs the same layer sizes as the fitted model: "
-                f"it has {list(fitted)}, the parameters and data ask for "
-                f"{list(layer_sizes)}. Set warm_start=False to train anew."
+                f"{how} continues the fitted model, which has layer sizes "
+                f"{list(fitted)}; the parameters and data ask for "
+                f"{list(layer_sizes)}. To train anew, {fresh}."
             )
 
     # Prediction
@@ -1123,6 +1169,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         """Float64 logits of X, computed on the device in float32."""
         check_is_fitted(self)
+        self._check_fitted_shapes()
+        _check_numeric(X, "X")
         X = validate_data(
             self,
             X,
@@ -1145,7 +1193,32 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             logits[overflow] = self._logits_float64(X[overflow])
         return logits
 
+    def _check_fitted_shapes(self):
+        """Refuse fitted weights that no longer form this network."""
+        sizes = [self.n_features_in_]
+        for w, b in zip(self.coefs_, self.intercepts_, strict=True):
+            w, b = np.shape(w), np.shape(b)
+            if len(w) != 2 or w[0] != sizes[-1] or b != (w[1],):
+                raise ValueError(
+                    "coefs_ and intercepts_ do not chain into a network from "
+                    f"{self.n_features_in_} features: got weight shapes "
+                    f"{[np.shape(c) for c in self.coefs_]} and bias shapes "
+                    f"{[np.shape(i) for i in self.intercepts_]}."
+                )
+            sizes.append(w[1])
+        if sizes[-1] != self.n_outputs_:
+            raise ValueError(
+                f"The last layer has {sizes[-1]} outputs; n_outputs_ is "
+                f"{self.n_outputs_}."
+            )
+
     def _logits_float64(self, X):
+        weights = self.coefs_ + self.intercepts_
+        if not all(np.isfinite(w).all() for w in weights):
+            raise ValueError(
+                "The fitted weights (coefs_, intercepts_) hold NaN or infinity; "
+                "fit the model again."
+            )
         a = X.toarray() if sp.issparse(X) else np.asarray(X, np.float64)
         a = a.astype(np.float64)
         activation = _NUMPY_ACTIVATIONS[self.activation]
@@ -1200,13 +1273,39 @@ def _place(x, y, w):
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):
-    sizes = np.atleast_1d(np.asarray(hidden_layer_sizes)).tolist()
-    if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+    sizes = np.atleast_1d(np.asarray(hidden_layer_sizes, dtype=object)).tolist()
+    if not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
+    ):
         raise ValueError(
             "hidden_layer_sizes must hold positive integers, got "
             f"{hidden_layer_sizes!r}."
         )
     return tuple(int(s) for s in sizes)
+
+
+def _check_numeric(X, name):
+    """Refuse text and dates, which NumPy would otherwise turn into numbers."""
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind in ("U", "S", "M", "m"):
+        raise ValueError(
+            f"{name} has dtype {X.dtype}; JaxMLPClassifier needs numeric "
+            "features. Encode text or dates first, for example with "
+            "sklearn.preprocessing.OrdinalEncoder."
+        )
+
+
+def _check_classes_argument(classes):
+    """``classes`` of partial_fit as a 1-d array of finite labels."""
+    classes = np.asarray(classes)
+    if classes.ndim != 1:
+        raise ValueError(
+            "classes must be a 1-d array-like of labels; got an array of shape "
+            f"{classes.shape}."
+        )
+    if classes.dtype.kind == "f" and not np.isfinite(classes).all():
+        raise ValueError("classes holds NaN or infinity; labels must be finite.")
+    return classes
 
 
 def _check_float32_range(X):

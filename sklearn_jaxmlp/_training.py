@@ -202,19 +202,19 @@ def run_epoch(params, opt_state, data: TrainData, key, alpha, hyper, config):
     def body(i, carry):
         params, opt_state, loss_sum = carry
         start = i * batch_size
-        index = jax.lax.dynamic_slice(order, (start,), (batch_size,))
+        index = jax.lax.dynamic_slice_in_dim(order, start, batch_size)
         in_epoch = start + jnp.arange(batch_size) < n
         w = jnp.where(in_epoch, data.sample_weight[index], 0)
         params, opt_state, loss = _step(
             params, opt_state, data.x[index], data.y[index], w, alpha, hyper, config
         )
-        n_in_batch = jnp.minimum(batch_size, n - start)
+        n_in_batch = jnp.minimum(batch_size, n - start).astype(loss.dtype)
         return params, opt_state, loss_sum + loss * n_in_batch
 
     n_steps = (n + batch_size - 1) // batch_size
     carry = (params, opt_state, jnp.zeros((), jnp.float32))
     params, opt_state, loss_sum = jax.lax.fori_loop(0, n_steps, body, carry)
-    loss = loss_sum / n
+    loss = loss_sum / n.astype(loss_sum.dtype)
     return params, opt_state, loss, _all_finite(loss, params)
 
 
@@ -234,14 +234,13 @@ def _fold_blocks(data: TrainData, fn, init):
     The padding of the data to a bucketed size costs memory but no
     arithmetic: the number of blocks follows the traced row count.
     """
-    n_rows, n_features = data.x.shape
-    block = min(n_rows, _BLOCK_ROWS)
+    block = min(data.x.shape[0], _BLOCK_ROWS)
 
     def body(i, acc):
         start = i * block
-        x = jax.lax.dynamic_slice(data.x, (start, 0), (block, n_features))
-        y = jax.lax.dynamic_slice(data.y, (start, 0), (block, data.y.shape[1]))
-        w = jax.lax.dynamic_slice(data.sample_weight, (start,), (block,))
+        x = jax.lax.dynamic_slice_in_dim(data.x, start, block)
+        y = jax.lax.dynamic_slice_in_dim(data.y, start, block)
+        w = jax.lax.dynamic_slice_in_dim(data.sample_weight, start, block)
         return jax.tree.map(jnp.add, acc, fn(x, y, w))
 
     n_blocks = (data.n_samples + block - 1) // block
@@ -295,10 +294,11 @@ def run_sparse_epoch(params, opt_state, x, y, w, key, alpha, hyper, config):
     for start in range(0, n, batch_size):
         index = order[start : start + batch_size]
         xb, yb, wb = _dense_rows(x, y, w, index, batch_size)
+        n_in_batch = np.float32(len(index))
         params, opt_state, loss_sum = _sparse_step(
-            params, opt_state, loss_sum, xb, yb, wb, alpha, hyper, config
+            params, opt_state, loss_sum, n_in_batch, xb, yb, wb, alpha, hyper, config
         )
-    loss = loss_sum / n
+    loss = loss_sum / np.float32(n)
     return params, opt_state, loss, _all_finite_jit(loss, params)
 
 
@@ -314,9 +314,11 @@ def _dense_rows(x, y, w, index, n_rows):
 
 
 @functools.partial(jax.jit, static_argnames="config")
-def _sparse_step(params, opt_state, loss_sum, x, y, w, alpha, hyper, config):
+def _sparse_step(
+    params, opt_state, loss_sum, n_in_batch, x, y, w, alpha, hyper, config
+):
     params, opt_state, loss = _step(params, opt_state, x, y, w, alpha, hyper, config)
-    return params, opt_state, loss_sum + loss * jnp.sum(w > 0)
+    return params, opt_state, loss_sum + loss * n_in_batch
 
 
 _epoch_order_jit = jax.jit(

@@ -402,7 +402,7 @@ def test_warm_start_refuses_other_classes_or_layers(iris):
     with pytest.raises(ValueError, match="same classes as the previous fit"):
         clf.fit(X[y < 2], y[y < 2])
     clf.set_params(hidden_layer_sizes=(3,))
-    with pytest.raises(ValueError, match="same layer sizes"):
+    with pytest.raises(ValueError, match="warm_start continues the fitted model"):
         clf.fit(X, y)
     assert clf.coefs_[0].shape == (4, 8)
 
@@ -542,3 +542,126 @@ def test_partial_fit_after_a_solver_change_starts_a_new_optimizer(iris):
     clf.set_params(solver="sgd").partial_fit(X, y)
     assert type(clf._optimizer_state).__name__ == "SGDState"
     assert len(clf.loss_curve_) == 2
+
+
+# Values that only float32 arithmetic would change, and inputs NumPy would bend
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"beta_2": 0.99999999}, r"beta_2=0.99999999 becomes 1.0 in float32"),
+        ({"beta_1": 0.99999999}, r"beta_1=0.99999999 becomes 1.0"),
+        ({"epsilon": 1e-50}, r"epsilon=1e-50 becomes 0.0"),
+        ({"alpha": 1e39}, r"alpha=1e\+39 becomes inf"),
+        ({"learning_rate_init": 1e-50}, r"learning_rate_init=1e-50 becomes 0.0"),
+    ],
+    ids=["beta_2", "beta_1", "epsilon", "alpha", "learning_rate_init"],
+)
+def test_values_float32_cannot_hold_are_refused(iris, params, match):
+    with pytest.raises(ValueError, match=match):
+        _small(**params).fit(*iris)
+
+
+def test_boolean_layer_size_is_refused(iris):
+    with pytest.raises(ValueError, match="positive integers"):
+        _small(hidden_layer_sizes=(True,)).fit(*iris)
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.array([["1.5", "2"], ["3", "4"]]),
+        np.array(["2020-01-01", "2021-01-01"], dtype="datetime64[D]").reshape(2, 1),
+    ],
+    ids=["strings", "dates"],
+)
+def test_text_and_dates_are_refused(X):
+    with pytest.raises(ValueError, match="needs numeric features"):
+        _small().fit(X, [0, 1])
+
+
+@pytest.mark.parametrize(
+    "classes, match",
+    [
+        ([0, 1, 2, np.nan], "classes holds NaN"),
+        ([[0, 1], [2, 3]], r"1-d array-like of labels; got an array of shape \(2, 2\)"),
+        (3, r"got an array of shape \(\)"),
+    ],
+    ids=["nan", "2d", "scalar"],
+)
+def test_partial_fit_checks_classes(iris, classes, match):
+    X, y = iris
+    with pytest.raises(ValueError, match=match):
+        _small().partial_fit(X, y, classes=classes)
+
+
+def test_partial_fit_after_an_architecture_change_says_what_to_do(iris):
+    X, y = iris
+    clf = _small().partial_fit(X, y, classes=[0, 1, 2])
+    clf.set_params(hidden_layer_sizes=(7,))
+    with pytest.raises(ValueError, match="partial_fit continues the fitted model.*fit"):
+        clf.partial_fit(X, y)
+
+
+def test_a_network_too_large_for_memory_raises_memory_error():
+    X = np.random.default_rng(0).normal(size=(20, 64))
+    clf = _small(hidden_layer_sizes=(2**31,))
+    with pytest.raises(MemoryError, match="does not fit in the device's memory"):
+        clf.fit(X, np.arange(20) % 2)
+    assert not hasattr(clf, "coefs_")
+
+
+@ignore_convergence
+def test_damaged_weights_are_named(iris):
+    X, y = iris
+    clf = _small().fit(X, y)
+    clf.coefs_[0][0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"coefs_, intercepts_\) hold NaN"):
+        clf.predict_proba(X)
+    clf.coefs_[0] = np.zeros((3, 8))
+    with pytest.raises(ValueError, match="do not chain into a network from 4"):
+        clf.predict(X)
+
+
+def test_global_jax_settings_change_nothing(tmp_path, iris):
+    """x64 mode and strict dtype promotion, each in a fresh process."""
+    script = """
+import sys, warnings
+import jax
+jax.config.update(sys.argv[1], sys.argv[2] == "1" or sys.argv[2])
+warnings.simplefilter("ignore")
+import numpy as np, scipy.sparse as sp
+from sklearn_jaxmlp import JaxMLPClassifier
+X, y = np.load(sys.argv[3]), np.load(sys.argv[4])
+coefs = []
+for params in [{}, {"batch_size": 32}, {"solver": "lbfgs"}]:
+    clf = JaxMLPClassifier((5,), max_iter=5, random_state=0, **params).fit(X, y)
+    clf.predict_proba(X)
+    coefs.append(clf.coefs_[0])
+JaxMLPClassifier((5,), max_iter=2, batch_size=16).fit(sp.csr_matrix(X), y)
+np.save(sys.argv[5], np.stack(coefs))
+"""
+    X, y = iris
+    path = tmp_path / "fit.py"
+    path.write_text(script)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    default = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for params in [{}, {"batch_size": 32}, {"solver": "lbfgs"}]:
+            clf = JaxMLPClassifier((5,), max_iter=5, random_state=0, **params)
+            default.append(clf.fit(X, y).coefs_[0])
+    for option, value in [
+        ("jax_enable_x64", "1"),
+        ("jax_numpy_dtype_promotion", "strict"),
+    ]:
+        out = tmp_path / f"{option}.npy"
+        subprocess.run(
+            [sys.executable, str(path), option, value]
+            + [str(tmp_path / "X.npy"), str(tmp_path / "y.npy"), str(out)],
+            check=True,
+            timeout=300,
+        )
+        np.testing.assert_allclose(np.load(out), np.stack(default), rtol=1e-5)

@@ -4,15 +4,19 @@ Run it as ``sklearn-jaxmlp`` or ``python -m sklearn_jaxmlp``::
 
     sklearn-jaxmlp --dataset fashion-mnist --hidden-layer-sizes 24,24 --out out
 
-It loads the data set, prints its shapes, trains with the loss of every
-epoch on screen, prints the test accuracy, the classification report and
-the confusion matrix, and writes into ``--out`` the fitted model
+It loads the data set, prints its shapes, trains while it shows the
+progress, prints the test accuracy, the classification report and the
+confusion matrix, and writes into ``--out`` the fitted model
 (``model.joblib``), the measurements (``metrics.json``) and, when
-matplotlib is installed, three figures. :func:`main` returns the exit
-status: 0 on success, 1 when the data, the settings or the output folder
-are at fault or memory runs out, 2 for malformed arguments, 130 after
-Ctrl-C and 141 when standard output was closed early (``| head``), the
-statuses a shell reports for a program stopped by SIGINT or SIGPIPE.
+matplotlib is installed, three figures. The progress is a bar drawn by
+scikit-learn's :class:`sklearn.callback.ProgressBar` callback, which needs
+the rich package, or one line per epoch with its loss.
+
+:func:`main` returns the exit status: 0 on success, 1 when the data, the
+settings or the output folder are at fault or memory runs out, 2 for
+malformed arguments, 130 after Ctrl-C and 141 when standard output was
+closed early (``| head``), the statuses a shell reports for a program
+stopped by SIGINT or SIGPIPE.
 """
 
 import argparse
@@ -26,6 +30,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.callback import ProgressBar
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_jaxmlp import _report
@@ -47,17 +52,28 @@ _ESTIMATOR_OPTIONS = (
     "solver",
     "alpha",
     "batch_size",
+    "learning_rate",
     "learning_rate_init",
+    "power_t",
     "max_iter",
     "tol",
     "n_iter_no_change",
     "momentum",
     "nesterovs_momentum",
+    "early_stopping",
+    "validation_fraction",
     "beta_1",
     "beta_2",
     "epsilon",
+    "max_fun",
+    "class_weight",
     "shuffle",
     "random_state",
+)
+
+RICH_HINT = (
+    "--progress bar needs the rich package, which is not installed: "
+    "pip install 'sklearn_jaxmlp[progress]'"
 )
 
 # The estimator's message when Ctrl-C stopped fit
@@ -65,9 +81,13 @@ _INTERRUPTED_PREFIX = "Training interrupted"
 
 _EPILOG = """\
 Settings are checked by JaxMLPClassifier itself; a value it rejects stops
-the job before the data are loaded. Ctrl-C during training keeps the
-weights of the last finished epoch, writes the outputs and exits with 130.
-The outputs of a run replace those of the previous one as a whole set.
+the job before the data are loaded. The progress bar is scikit-learn's
+ProgressBar callback, which draws with rich: install it with
+pip install 'sklearn_jaxmlp[progress]'. The saved model holds no callback.
+Ctrl-C during training keeps the weights of the last finished epoch (the
+best so far with --early-stopping, the last L-BFGS iteration with lbfgs),
+writes the outputs and exits with 130. The outputs of a run replace those
+of the previous one as a whole set.
 
 exit status: 0 done, 1 bad data, setting or output folder, or out of memory,
 2 bad arguments, 130 interrupted, 141 standard output closed early
@@ -186,13 +206,13 @@ def _build_parser():
     )
     network.add_argument(
         "--activation",
-        choices=["identity", "logistic", "tanh", "relu"],
+        choices=["identity", "logistic", "tanh", "relu", "leaky_relu", "gelu"],
         help="activation of the hidden layers (default: %(default)s)",
     )
     network.add_argument(
         "--solver",
-        choices=["sgd", "adam"],
-        help="the optimiser (default: %(default)s)",
+        choices=["lbfgs", "sgd", "adam"],
+        help="the optimiser: lbfgs trains on the full batch (default: %(default)s)",
     )
     network.add_argument(
         "--alpha", type=float, help="L2 penalty (default: %(default)s)"
@@ -204,27 +224,67 @@ def _build_parser():
         help="minibatch size; auto is min(200, n_samples) (default: %(default)s)",
     )
     network.add_argument(
+        "--learning-rate",
+        choices=["constant", "invscaling", "adaptive"],
+        help="sgd's step-size schedule (default: %(default)s)",
+    )
+    network.add_argument(
         "--learning-rate-init",
         type=float,
         metavar="RATE",
-        help="step size (default: %(default)s)",
+        help="step size, for sgd and adam (default: %(default)s)",
+    )
+    network.add_argument(
+        "--power-t",
+        type=float,
+        help="exponent of sgd's invscaling schedule (default: %(default)s)",
     )
     network.add_argument(
         "--max-iter",
         type=int,
         metavar="N",
-        help="most epochs (default: %(default)s)",
+        help="most epochs, or L-BFGS iterations (default: %(default)s)",
+    )
+    network.add_argument(
+        "--max-fun",
+        type=int,
+        metavar="N",
+        help="lbfgs: most loss evaluations (default: %(default)s)",
     )
     network.add_argument(
         "--tol",
         type=float,
-        help="least loss improvement that counts (default: %(default)s)",
+        help="least improvement of the loss (of the validation score with "
+        "--early-stopping) that counts; lbfgs: the gradient's tolerance "
+        "(default: %(default)s)",
     )
     network.add_argument(
         "--n-iter-no-change",
         type=_int_or_inf,
         metavar="N|inf",
-        help="epochs without improvement before stopping (default: %(default)s)",
+        help="sgd and adam: epochs without improvement before stopping "
+        "(default: %(default)s)",
+    )
+    network.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="sgd and adam: hold out --validation-fraction of the training "
+        "samples and stop when their accuracy stops improving, keeping the "
+        "best epoch's weights",
+    )
+    network.add_argument(
+        "--validation-fraction",
+        type=float,
+        metavar="FRACTION",
+        help="share of the training samples held out by --early-stopping "
+        "(default: %(default)s)",
+    )
+    network.add_argument(
+        "--class-weight",
+        choices=["balanced"],
+        help="weigh each class inversely to its share of the training "
+        "samples; only 'balanced' can be given here, weights per class need "
+        "the Python API (default: equal weights)",
     )
     network.add_argument(
         "--momentum",
@@ -268,9 +328,18 @@ def _build_parser():
         "(default: ./%(default)s)",
     )
     output.add_argument(
+        "--progress",
+        choices=["auto", "bar", "lines"],
+        default="auto",
+        help="how training shows its progress: bar, scikit-learn's progress "
+        "bar (needs rich); lines, one line per epoch with its loss; auto, bar "
+        "when rich is installed and standard output is a terminal, else lines "
+        "(default: %(default)s)",
+    )
+    output.add_argument(
         "--quiet",
         action="store_true",
-        help="no per-epoch lines and no report: a one-line summary",
+        help="no progress (whatever --progress says) and no report: one summary line",
     )
     return parser
 
@@ -341,6 +410,66 @@ def _main(argv):
         return EXIT_INTERRUPTED
 
 
+def _progress_bar(mode, quiet):
+    """The progress bar that ``--progress mode`` asks for, or None.
+
+    None means per-epoch lines, or nothing at all when ``quiet``. Raises
+    ImportError when ``mode`` is "bar" and rich is not installed.
+    """
+    if quiet or mode == "lines":
+        return None
+    if mode == "auto":
+        if not _is_terminal(sys.stdout):
+            return None
+        with contextlib.suppress(ImportError):
+            return _ProgressBar()
+        return None
+    return _ProgressBar()
+
+
+def _is_terminal(stream):
+    """Whether ``stream`` is open and writes to a terminal."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _ProgressBar(ProgressBar):
+    """scikit-learn's progress bar, set up and torn down whole despite Ctrl-C.
+
+    The bar's setup starts the thread that draws it, and its teardown stops
+    that thread: cut short by Ctrl-C, either could leave the thread waiting
+    forever, which keeps the process from exiting. A Ctrl-C during setup is
+    raised once setup is done; one during teardown, when training is over,
+    sets :attr:`interrupted`.
+
+    When the thread finds standard output closed, rich points it at the
+    null device and ends the thread quietly; teardown then sets
+    :attr:`stdout_closed`, for the job to exit as it does for a closed pipe.
+    """
+
+    interrupted = False
+    stdout_closed = False
+
+    def setup(self, estimator, context):
+        with _interrupts_deferred() as received:
+            super().setup(estimator, context)
+        if received:
+            raise KeyboardInterrupt
+
+    def teardown(self, estimator, context):
+        from rich import get_console
+
+        with _interrupts_deferred() as received:
+            super().teardown(estimator, context)
+        if received:
+            self.interrupted = True
+        # Set by rich's Console.on_broken_pipe, on the console the bar used
+        if get_console().quiet:
+            self.stdout_closed = True
+
+
 def _discard_stdout():
     """Point the standard output's file descriptor at the null device."""
     try:
@@ -362,9 +491,8 @@ def _fail(message):
 
 
 def _run(args):
-    quiet = args.quiet
     params = {name: getattr(args, name) for name in _ESTIMATOR_OPTIONS}
-    estimator = JaxMLPClassifier(**params, verbose=0 if quiet else 2)
+    estimator = JaxMLPClassifier(**params)
 
     # Settings, before any slow work
     try:
@@ -375,6 +503,14 @@ def _run(args):
         )
     except ValueError as exc:
         return _fail(exc)
+
+    # Progress display: a bar, per-epoch lines or, with --quiet, neither
+    try:
+        bar = _progress_bar(args.progress, args.quiet)
+    except ImportError:
+        return _fail(RICH_HINT)
+    lines = bar is None and not args.quiet
+    estimator.set_params(verbose=2 if lines else 0)
 
     # Data
     try:
@@ -403,13 +539,16 @@ def _run(args):
     try:
         if not os.access(out, os.W_OK | os.X_OK):
             return _fail(f"cannot write into the output folder '{out}'")
-        return _train_and_save(args, estimator, data, n_available, classes, out)
+        return _train_and_save(args, estimator, bar, data, n_available, classes, out)
     finally:
         _remove_empty(created)
 
 
-def _train_and_save(args, estimator, data, n_available, classes, out):
-    """Train, print the scores and write the outputs into ``out``."""
+def _train_and_save(args, estimator, bar, data, n_available, classes, out):
+    """Train, print the scores and write the outputs into ``out``.
+
+    ``bar`` is the progress bar to show during training, or None.
+    """
     quiet = args.quiet
     class_note = _class_note(data, classes, args.max_samples)
     if not quiet:
@@ -421,7 +560,7 @@ def _train_and_save(args, estimator, data, n_available, classes, out):
     # Training
     start = time.perf_counter()
     try:
-        stopped = _fit(estimator, data)
+        stopped = _fit(estimator, data, bar)
     except ValueError as exc:
         return _fail(exc)
     except MemoryError as exc:
@@ -442,7 +581,10 @@ def _train_and_save(args, estimator, data, n_available, classes, out):
     evaluation = _report.evaluate(data.y_test, y_pred, data.target_names)
     notes = _notes(estimator, stopped)
     if not quiet:
-        print(f"Fit time: {fit_seconds:.2f} s ({estimator.n_iter_} epochs)")
+        steps = f"{estimator.n_iter_} {_steps(estimator)}"
+        print(f"Fit time: {fit_seconds:.2f} s ({steps})")
+        if estimator.validation_scores_:
+            print(_validation_line(estimator))
         for note in notes:
             print(note)
         print()
@@ -475,7 +617,7 @@ def _train_and_save(args, estimator, data, n_available, classes, out):
     if quiet:
         print(
             f"{data.name}: test accuracy {evaluation.accuracy:.4f} after "
-            f"{estimator.n_iter_} epochs ({fit_seconds:.1f} s); "
+            f"{estimator.n_iter_} {_steps(estimator)} ({fit_seconds:.1f} s); "
             f"{len(written)} files written to {out}"
         )
         if class_note:
@@ -606,17 +748,46 @@ def _print_data(data, n_available):
 
 
 def _print_network(estimator, data, classes):
-    """The layer sizes and solver about to be trained."""
+    """The layer sizes and the settings of the solver about to be trained."""
     # As the estimator's n_outputs_: one logistic unit for two classes
     n_outputs = 1 if len(classes) == 2 else len(classes)
     layers = [data.X_train.shape[1], *estimator.hidden_layer_sizes, n_outputs]
     print(
         f"Network: {'-'.join(map(str, layers))}, {estimator.activation}; "
-        f"solver {estimator.solver}, batch_size {estimator.batch_size}, "
-        f"learning_rate_init {estimator.learning_rate_init}, "
-        f"max_iter {estimator.max_iter}"
+        f"solver {estimator.solver}, {_solver_settings(estimator)}"
     )
-    print("Training (Ctrl-C stops it and keeps the last finished epoch)")
+    step = "iteration" if estimator.solver == "lbfgs" else "epoch"
+    print(f"Training (Ctrl-C stops it and keeps the last finished {step})")
+
+
+def _solver_settings(estimator):
+    """The settings the estimator's solver uses, as ``name value`` pairs."""
+    if estimator.solver == "lbfgs":
+        names = ["max_iter", "max_fun"]
+    else:
+        names = ["batch_size", "learning_rate_init", "max_iter"]
+        if estimator.solver == "sgd":
+            names.insert(1, "learning_rate")
+        if estimator.early_stopping:
+            names.append("validation_fraction")
+    if estimator.class_weight is not None:
+        names.append("class_weight")
+    return ", ".join(f"{name} {getattr(estimator, name)}" for name in names)
+
+
+def _steps(estimator):
+    """What ``n_iter_`` counts: epochs, or iterations of L-BFGS."""
+    return "L-BFGS iterations" if estimator.solver == "lbfgs" else "epochs"
+
+
+def _validation_line(estimator):
+    """The best validation score and the epoch that reached it."""
+    scores = estimator.validation_scores_
+    best = estimator.best_validation_score_
+    return (
+        f"Best validation score: {best:.4f} at epoch {scores.index(best) + 1} "
+        f"of {len(scores)} (the saved weights are that epoch's)"
+    )
 
 
 def _load(name, data_dir):
@@ -629,25 +800,44 @@ def _load(name, data_dir):
             _pass_on(caught)
 
 
-def _fit(estimator, data):
-    """Fit, and say why training stopped: converged, max_iter or interrupted.
+def _fit(estimator, data, bar=None):
+    """Fit, and say why training stopped.
 
-    Reaching max_iter and Ctrl-C become notes instead of warnings; other
-    warnings go to :func:`_pass_on`.
+    Returns "converged", "max_iter", "interrupted" or, when L-BFGS stopped
+    short of ``max_iter`` without converging, "not_converged". Reaching
+    max_iter and Ctrl-C become notes instead of warnings; other warnings,
+    L-BFGS's reason for stopping short among them, go to :func:`_pass_on`.
+    ``bar``, a progress bar, is shown during the fit only, so that no
+    callback stays on the estimator.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        estimator.fit(data.X_train, data.y_train)
+        if bar is not None:
+            # What the job printed so far comes before the bar
+            sys.stdout.flush()
+            estimator.set_callbacks(bar)
+        try:
+            estimator.fit(data.X_train, data.y_train)
+        finally:
+            estimator.set_callbacks()
+    if bar is not None and bar.stdout_closed:
+        raise BrokenPipeError("standard output was closed while the bar was drawn")
 
     stopped = "converged"
     others = []
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
-            stopped = "max_iter"
+            if estimator.n_iter_ >= estimator.max_iter:
+                stopped = "max_iter"
+            else:
+                stopped = "not_converged"
+                others.append(warning)
         elif str(warning.message).startswith(_INTERRUPTED_PREFIX):
             stopped = "interrupted"
         else:
             others.append(warning)
+    if bar is not None and bar.interrupted:
+        stopped = "interrupted"
     _pass_on(others)
     return stopped
 
@@ -675,9 +865,15 @@ def _notes(estimator, stopped):
             "convergence (see --max-iter and --tol)"
         ]
     if stopped == "interrupted":
+        if estimator.validation_scores_:
+            kept = "best epoch so far"
+        elif estimator.solver == "lbfgs":
+            kept = "last finished iteration"
+        else:
+            kept = "last finished epoch"
         return [
             f"note: training was interrupted after {estimator.n_iter_} "
-            "epochs; the outputs hold the last finished epoch"
+            f"{_steps(estimator)}; the outputs hold the {kept}"
         ]
     return []
 

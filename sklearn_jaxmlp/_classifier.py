@@ -896,7 +896,6 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if val is not None and self.validation_scores_ is None:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
-            self.best_validation_score_ = -np.inf
 
         best = getattr(self, "_best_params", None)
         self.n_iter_ = 0
@@ -960,9 +959,14 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 # Nothing learned yet: let the interrupt through, and the
                 # estimator return to its state before this call
                 raise
+            kept = (
+                "the best epoch's weights so far"
+                if val is not None
+                else "the weights of the last finished epoch"
+            )
             warnings.warn(
-                "Training interrupted by user; keeping the weights of the last "
-                f"finished epoch ({self.n_iter_} in this call).",
+                f"Training interrupted by user; keeping {kept} ({self.n_iter_} "
+                "epochs finished in this call).",
                 UserWarning,
                 stacklevel=6,
             )
@@ -1013,11 +1017,13 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.validation_loss_curve_.append(loss)
         if self.verbose:
             print(f"Validation score: {score:f}", flush=True)
-        if score < self.best_validation_score_ + self.tol:
+        best = self.best_validation_score_
+        best = -np.inf if best is None else best
+        if score < best + self.tol:
             self._no_improvement_count += 1
         else:
             self._no_improvement_count = 0
-        if score > self.best_validation_score_:
+        if score > best:
             self.best_validation_score_ = score
             return True
         return False

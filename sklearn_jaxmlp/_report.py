@@ -33,6 +33,13 @@ MODEL_NAME = "model.joblib"
 METRICS_NAME = "metrics.json"
 FIGURE_NAMES = ("loss_curve.png", "confusion_matrix.png", "samples.png")
 
+# Fitted attributes of early stopping, in metrics.json without the "_"
+_VALIDATION_ATTRIBUTES = (
+    "validation_scores_",
+    "validation_loss_curve_",
+    "best_validation_score_",
+)
+
 # Test images shown in samples.png
 _SAMPLE_ROWS = 4
 _SAMPLE_COLS = 6
@@ -195,8 +202,10 @@ def format_confusion_matrix(matrix, target_names):
 def build_metrics(evaluation, estimator, *, dataset, n_train, fit_seconds, stopped):
     """Gather what a run measured into a dictionary ready for JSON.
 
-    ``stopped`` says why training ended: "converged", "max_iter" or
-    "interrupted".
+    ``stopped`` says why training ended: "converged", "max_iter",
+    "interrupted" or "not_converged" (L-BFGS stopped short of max_iter).
+    When the estimator kept a validation set (early stopping), its scores
+    and losses per epoch and its best score are included as well.
     """
     report = {
         key: {**scores, "support": int(scores["support"])}
@@ -205,6 +214,11 @@ def build_metrics(evaluation, estimator, *, dataset, n_train, fit_seconds, stopp
     }
     names = evaluation.target_names
     loss_curve = [float(loss) for loss in estimator.loss_curve_]
+    validation = {
+        name.rstrip("_"): getattr(estimator, name)
+        for name in _VALIDATION_ATTRIBUTES
+        if getattr(estimator, name, None) is not None
+    }
     return json_safe(
         {
             "dataset": dataset,
@@ -221,6 +235,7 @@ def build_metrics(evaluation, estimator, *, dataset, n_train, fit_seconds, stopp
             "stopped": stopped,
             "final_loss": loss_curve[-1] if loss_curve else None,
             "loss_curve": loss_curve,
+            **validation,
             "fit_seconds": float(fit_seconds),
             "params": estimator.get_params(),
             "versions": versions(),
@@ -268,7 +283,7 @@ def json_safe(value):
 
 
 def figure_writers(estimator, evaluation, data, y_pred):
-    """Draw the loss curve, the confusion matrix and sample predictions.
+    """Draw the loss curves, the confusion matrix and sample predictions.
 
     Returns a writer for :func:`write_files` by file name, one for each of
     :data:`FIGURE_NAMES`, or None when matplotlib is not installed (the
@@ -280,7 +295,11 @@ def figure_writers(estimator, evaluation, data, y_pred):
         return None
 
     figures = {
-        "loss_curve.png": _loss_figure(estimator.loss_curve_),
+        "loss_curve.png": _loss_figure(
+            estimator.loss_curve_,
+            getattr(estimator, "validation_loss_curve_", None),
+            step="L-BFGS iteration" if estimator.solver == "lbfgs" else "epoch",
+        ),
         "confusion_matrix.png": _confusion_figure(
             evaluation.matrix, evaluation.target_names
         ),
@@ -311,18 +330,31 @@ def save_figures(out_dir, estimator, evaluation, data, y_pred):
     return write_files(out_dir, writers)
 
 
-def _loss_figure(loss_curve):
-    """The training loss of every epoch."""
+def _loss_figure(loss_curve, validation_loss_curve=None, step="epoch"):
+    """The training loss of every epoch, and the validation loss if given.
+
+    ``step`` names what the horizontal axis counts.
+    """
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6, 4), layout="constrained")
     axes = figure.add_subplot()
+    marker = "." if len(loss_curve) < 50 else None
     epochs = np.arange(1, len(loss_curve) + 1)
-    axes.plot(epochs, loss_curve, marker="." if len(epochs) < 50 else None)
-    axes.set_xlabel("epoch")
-    axes.set_ylabel("training loss")
+    axes.set_xlabel(step)
     axes.set_title("Loss curve")
     axes.grid(alpha=0.3)
+    if validation_loss_curve is None:
+        axes.plot(epochs, loss_curve, marker=marker)
+        axes.set_ylabel("training loss")
+        return figure
+
+    # The validation loss leaves out the L2 penalty that training minimises
+    val_epochs = np.arange(1, len(validation_loss_curve) + 1)
+    axes.plot(epochs, loss_curve, marker=marker, label="training (with L2 penalty)")
+    axes.plot(val_epochs, validation_loss_curve, marker=marker, label="validation")
+    axes.set_ylabel("loss")
+    axes.legend()
     return figure
 
 

@@ -3,17 +3,27 @@ import io
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
+import threading
+import time
 import warnings
 
 import joblib
 import numpy as np
 import pytest
+from sklearn.callback import ProgressBar
 
 from sklearn_jaxmlp import JaxMLPClassifier, _report, _training
-from sklearn_jaxmlp.__main__ import main
+from sklearn_jaxmlp.__main__ import (
+    _ESTIMATOR_OPTIONS,
+    RICH_HINT,
+    _build_parser,
+    _progress_bar,
+    main,
+)
 from sklearn_jaxmlp.datasets import load_digits_split
 
 FILES = [
@@ -27,12 +37,37 @@ FILES = [
 FAST = ["--max-iter", "5", "--hidden-layer-sizes", "16"]
 
 
-def run_main(argv):
-    """Run the job in-process; return its exit status, stdout and stderr."""
-    out, err = io.StringIO(), io.StringIO()
+def run_main(argv, stdout=None):
+    """Run the job in-process; return its exit status, stdout and stderr.
+
+    ``stdout``, a StringIO by default, is where the job prints.
+    """
+    out = io.StringIO() if stdout is None else stdout
+    err = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(argv)
     return code, out.getvalue(), err.getvalue()
+
+
+class TerminalIO(io.StringIO):
+    """A StringIO that says it is a terminal."""
+
+    def isatty(self):
+        return True
+
+
+def block_rich(monkeypatch):
+    """Make ``import rich`` fail, as if rich were not installed."""
+    monkeypatch.setitem(sys.modules, "rich", None)
+
+
+def threads_left(before):
+    """Threads started since ``before`` that would keep the process alive."""
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread not in before and not thread.daemon
+    ]
 
 
 def write_idx(path, array):
@@ -357,6 +392,14 @@ def test_ctrl_c_outside_fit_exits_130(tmp_path, monkeypatch):
         (["--max-samples", "0"], r"expected a positive integer; got '0'"),
         (["--data-dir", "x"], r"--data-dir: not used with --dataset digits"),
         (["--frobnicate"], r"unrecognized arguments: --frobnicate"),
+        (["--learning-rate", "cosine"], r"--learning-rate: invalid choice: 'cosine'"),
+        (["--solver", "lbfgsb"], r"--solver: invalid choice: 'lbfgsb'"),
+        (["--activation", "swish"], r"--activation: invalid choice: 'swish'"),
+        (["--class-weight", "auto"], r"--class-weight: invalid choice: 'auto'"),
+        (["--progress", "fancy"], r"--progress: invalid choice: 'fancy'"),
+        (["--max-fun", "many"], r"--max-fun: invalid int value: 'many'"),
+        (["--power-t", "half"], r"--power-t: invalid float value: 'half'"),
+        (["--early-stopping", "yes"], r"unrecognized arguments: yes"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
 )
@@ -379,8 +422,23 @@ def test_bad_arguments_exit_2(argv, match, tmp_path, capsys):
         (["--batch-size", "0"], r"The 'batch_size' parameter"),
         (["--momentum", "2"], r"The 'momentum' parameter"),
         (["--learning-rate-init", "0"], r"The 'learning_rate_init' parameter"),
+        (
+            ["--validation-fraction", "1.5"],
+            r"The 'validation_fraction' parameter .* \[0\.0, 1\.0\)\. Got 1\.5",
+        ),
+        (["--power-t", "-1"], r"The 'power_t' parameter .* Got -1\.0 instead"),
+        (["--max-fun", "0"], r"The 'max_fun' parameter .* Got 0 instead"),
     ],
-    ids=["alpha", "max-iter", "batch-size", "momentum", "learning-rate-init"],
+    ids=[
+        "alpha",
+        "max-iter",
+        "batch-size",
+        "momentum",
+        "learning-rate-init",
+        "validation-fraction",
+        "power-t",
+        "max-fun",
+    ],
 )
 def test_settings_the_estimator_rejects_exit_1(argv, match, tmp_path, monkeypatch):
     def must_not_load(name, data_dir=None):
@@ -681,3 +739,435 @@ def test_stdout_closed_before_the_last_flush(tmp_path, monkeypatch, no_figures):
     assert sorted(p.name for p in tmp_path.iterdir()) == FILES[1::-1]
     # What is still buffered goes nowhere, without a second error at exit
     stdout.close()
+
+
+# Solvers and the options beyond MLPClassifier's first ones
+
+
+def test_defaults_are_the_estimators():
+    args = _build_parser().parse_args([])
+    defaults = JaxMLPClassifier().get_params()
+
+    # Every parameter but the two that make no sense for one run
+    assert set(_ESTIMATOR_OPTIONS) == set(defaults) - {"verbose", "warm_start"}
+    for name in _ESTIMATOR_OPTIONS:
+        if name != "random_state":
+            assert getattr(args, name) == defaults[name], name
+    assert args.random_state == 0
+    assert args.progress == "auto"
+
+
+def test_options_reach_the_estimator(tmp_path, monkeypatch):
+    seen = {}
+
+    def fit_and_stop(self, X, y):
+        seen.update(self.get_params())
+        raise ValueError("stopped after reading the parameters")
+
+    monkeypatch.setattr(JaxMLPClassifier, "fit", fit_and_stop)
+    argv = [
+        *["--solver", "sgd", "--activation", "gelu"],
+        *["--learning-rate", "invscaling", "--power-t", "0.25"],
+        *["--early-stopping", "--validation-fraction", "0.2"],
+        *["--max-fun", "99", "--class-weight", "balanced"],
+    ]
+
+    code, _, stderr = run_main([*argv, "--quiet", "--out", str(tmp_path)])
+
+    assert code == 1
+    assert "stopped after reading the parameters" in stderr
+    expected = {
+        "solver": "sgd",
+        "activation": "gelu",
+        "learning_rate": "invscaling",
+        "power_t": 0.25,
+        "early_stopping": True,
+        "validation_fraction": 0.2,
+        "max_fun": 99,
+        "class_weight": "balanced",
+    }
+    assert {name: seen[name] for name in expected} == expected
+
+
+def test_lbfgs_counts_iterations(tmp_path, no_figures):
+    argv = [*FAST, "--solver", "lbfgs", "--out", str(tmp_path)]
+
+    code, stdout, stderr = run_main(argv)
+
+    assert code == 0
+    assert stderr == ""
+    assert "Network: 64-16-10, relu; solver lbfgs, max_iter 5, max_fun 15000" in stdout
+    assert "keeps the last finished iteration" in stdout
+    assert "Iteration 5, loss = " in stdout
+    assert "(5 L-BFGS iterations)" in stdout
+    assert "note: stopped at max_iter=5 before convergence" in stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["params"]["solver"] == "lbfgs"
+    assert metrics["stopped"] == "max_iter"
+    assert len(metrics["loss_curve"]) == metrics["n_iter"] == 5
+    assert "validation_scores" not in metrics
+
+
+def test_lbfgs_stopped_by_max_fun_says_why(tmp_path, no_figures):
+    argv = ["--hidden-layer-sizes", "16", "--solver", "lbfgs", "--max-iter", "50"]
+
+    code, stdout, stderr = run_main(
+        [*argv, "--max-fun", "3", "--quiet", "--out", str(tmp_path)]
+    )
+
+    assert code == 0
+    assert stderr.startswith("warning: lbfgs failed to converge after 3 iteration")
+    assert "max_fun" in stderr
+    assert stderr.count("\n") == 1
+    assert "L-BFGS iterations" in stdout
+    assert "note: stopped at max_iter" not in stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["stopped"] == "not_converged"
+    assert metrics["params"]["max_fun"] == 3
+
+
+def test_early_stopping_reports_the_validation_scores(tmp_path, no_figures):
+    argv = [*FAST, "--early-stopping", "--validation-fraction", "0.2"]
+
+    code, stdout, stderr = run_main([*argv, "--out", str(tmp_path)])
+
+    assert code == 0
+    assert stderr == ""
+    assert "validation_fraction 0.2" in stdout
+    assert stdout.count("Validation score: ") == 5
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    scores = metrics["validation_scores"]
+    assert len(scores) == len(metrics["validation_loss_curve"]) == 5
+    assert metrics["best_validation_score"] == max(scores)
+    best_epoch = scores.index(max(scores)) + 1
+    assert (
+        f"Best validation score: {max(scores):.4f} at epoch {best_epoch} of 5"
+    ) in stdout
+    # n_train counts every sample given to fit, the held-out 20% included
+    assert metrics["n_train"] == 1347
+    assert joblib.load(tmp_path / "model.joblib").validation_scores_ == scores
+
+
+def test_class_weight_balanced_runs(tmp_path, no_figures):
+    argv = [*FAST, "--class-weight", "balanced", "--max-samples", "1100"]
+
+    code, stdout, _ = run_main([*argv, "--out", str(tmp_path)])
+
+    assert code == 0
+    assert "class_weight balanced" in stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["params"]["class_weight"] == "balanced"
+
+
+def test_help_lists_the_options_and_the_rich_install(capsys):
+    assert main(["--help"]) == 0
+
+    text = " ".join(capsys.readouterr().out.split())
+    for option in (
+        "--solver {lbfgs,sgd,adam}",
+        "--activation {identity,logistic,tanh,relu,leaky_relu,gelu}",
+        "--learning-rate {constant,invscaling,adaptive}",
+        "--power-t",
+        "--early-stopping",
+        "--validation-fraction",
+        "--max-fun",
+        "--class-weight {balanced}",
+        "--progress {auto,bar,lines}",
+    ):
+        assert option in text
+    assert "only 'balanced' can be given here" in text
+    assert "pip install 'sklearn_jaxmlp[progress]'" in text
+
+
+# Progress display
+
+
+@pytest.mark.parametrize(
+    "mode, quiet, terminal, expected",
+    [
+        ("auto", False, True, "bar"),
+        ("auto", False, False, None),
+        ("bar", False, False, "bar"),
+        ("lines", False, True, None),
+        ("bar", True, True, None),
+        ("auto", True, True, None),
+    ],
+    ids=[
+        "auto-terminal",
+        "auto-pipe",
+        "bar-pipe",
+        "lines-terminal",
+        "bar-quiet",
+        "auto-quiet",
+    ],
+)
+def test_progress_bar_choice(mode, quiet, terminal, expected, monkeypatch):
+    monkeypatch.setattr(sys, "stdout", TerminalIO() if terminal else io.StringIO())
+
+    bar = _progress_bar(mode, quiet)
+
+    if expected is None:
+        assert bar is None
+    else:
+        assert isinstance(bar, ProgressBar)
+
+
+def test_progress_bar_run_saves_a_model_without_callbacks(tmp_path, no_figures):
+    before = threading.enumerate()
+    argv = [*FAST, "--progress", "bar", "--out", str(tmp_path)]
+
+    code, stdout, stderr = run_main(argv)
+
+    assert code == 0
+    assert stderr == ""
+    assert "Iteration 1, loss" not in stdout
+    # rich draws the finished bar once where the output is not a terminal
+    assert "JaxMLPClassifier - fit" in stdout
+    assert "100%" in stdout
+    assert "Test accuracy: " in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == FILES[1::-1]
+    model = joblib.load(tmp_path / "model.joblib")
+    assert not hasattr(model, "_skl_callbacks")
+    assert model.verbose is False
+    assert threads_left(before) == []
+
+
+def test_progress_bar_without_rich_exits_1(tmp_path, monkeypatch):
+    block_rich(monkeypatch)
+
+    def must_not_load(name, data_dir=None):
+        raise AssertionError("the data were loaded before the check")
+
+    monkeypatch.setattr("sklearn_jaxmlp.__main__.load_dataset", must_not_load)
+
+    code, stdout, stderr = run_main(["--progress", "bar", "--out", str(tmp_path)])
+
+    assert code == 1
+    assert stdout == ""
+    assert stderr == f"sklearn-jaxmlp: error: {RICH_HINT}\n"
+    assert "pip install 'sklearn_jaxmlp[progress]'" in stderr
+    assert "--progress bar" in stderr
+
+
+def test_auto_without_rich_prints_lines_on_a_terminal(
+    tmp_path, monkeypatch, no_figures
+):
+    block_rich(monkeypatch)
+
+    code, stdout, stderr = run_main(
+        [*FAST, "--out", str(tmp_path)], stdout=TerminalIO()
+    )
+
+    assert code == 0
+    assert stderr == ""
+    assert "Iteration 5, loss = " in stdout
+
+
+def test_quiet_needs_no_rich_for_the_bar(tmp_path, monkeypatch, no_figures):
+    block_rich(monkeypatch)
+
+    argv = [*FAST, "--progress", "bar", "--quiet", "--out", str(tmp_path)]
+    code, stdout, stderr = run_main(argv)
+
+    assert code == 0
+    assert stderr == ""
+    assert len(stdout.splitlines()) == 2
+
+
+def test_ctrl_c_during_a_bar_run_keeps_the_finished_epochs(
+    tmp_path, monkeypatch, no_figures
+):
+    before = threading.enumerate()
+    interrupt_at_epoch(monkeypatch, 3)
+
+    code, stdout, _ = run_main([*FAST, "--progress", "bar", "--out", str(tmp_path)])
+
+    assert code == 130
+    assert "note: training was interrupted after 2 epochs" in stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["stopped"] == "interrupted"
+    assert metrics["n_iter"] == 2
+    assert not hasattr(joblib.load(tmp_path / "model.joblib"), "_skl_callbacks")
+    assert threads_left(before) == []
+
+
+def test_ctrl_c_in_the_first_epoch_of_a_bar_run_writes_nothing(tmp_path, monkeypatch):
+    before = threading.enumerate()
+    interrupt_at_epoch(monkeypatch, 1)
+
+    code, stdout, _ = run_main([*FAST, "--progress", "bar", "--out", str(tmp_path)])
+
+    assert code == 130
+    assert "interrupted before its first epoch finished" in stdout
+    assert list(tmp_path.iterdir()) == []
+    assert threads_left(before) == []
+
+
+def test_ctrl_c_while_the_bar_starts_stops_after_it_started(tmp_path, monkeypatch):
+    before = threading.enumerate()
+    setup = ProgressBar.setup
+
+    def ctrl_c_then_setup(self, estimator, context):
+        signal.raise_signal(signal.SIGINT)
+        setup(self, estimator, context)
+
+    monkeypatch.setattr(ProgressBar, "setup", ctrl_c_then_setup)
+
+    code, stdout, _ = run_main([*FAST, "--progress", "bar", "--out", str(tmp_path)])
+
+    assert code == 130
+    assert "interrupted before its first epoch finished" in stdout
+    assert list(tmp_path.iterdir()) == []
+    assert threads_left(before) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_while_the_bar_closes_saves_then_exits_130(
+    tmp_path, monkeypatch, no_figures
+):
+    before = threading.enumerate()
+    teardown = ProgressBar.teardown
+
+    def ctrl_c_then_teardown(self, estimator, context):
+        signal.raise_signal(signal.SIGINT)
+        teardown(self, estimator, context)
+
+    monkeypatch.setattr(ProgressBar, "teardown", ctrl_c_then_teardown)
+
+    code, stdout, _ = run_main([*FAST, "--progress", "bar", "--out", str(tmp_path)])
+
+    assert code == 130
+    assert "note: training was interrupted after 5 epochs" in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == FILES[1::-1]
+    assert json.loads((tmp_path / "metrics.json").read_text())["n_iter"] == 5
+    assert threads_left(before) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# On a terminal, as a program
+
+# Runs the job with Ctrl-C pressed, through the real signal, as the epoch
+# given as the first argument starts
+CTRL_C_AT_EPOCH = """\
+import signal
+import sys
+
+from sklearn_jaxmlp import _training
+from sklearn_jaxmlp.__main__ import main
+
+run_epoch = _training.run_epoch
+calls = []
+
+
+def run_epoch_after_ctrl_c(*args, **kwargs):
+    calls.append(None)
+    if len(calls) == int(sys.argv[1]):
+        signal.raise_signal(signal.SIGINT)
+    return run_epoch(*args, **kwargs)
+
+
+_training.run_epoch = run_epoch_after_ctrl_c
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def run_on_terminal(command, cwd, timeout=120):
+    """Run ``command`` with a pseudo-terminal as its standard output.
+
+    Returns the exit status, what it wrote to the terminal and its stderr.
+    """
+    pty = pytest.importorskip("pty")
+    env = {
+        **os.environ,
+        "TERM": "xterm",
+        "COLUMNS": "100",
+    }
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR"):
+        env.pop(name, None)
+    reader, writer = pty.openpty()
+    with open(cwd / "stderr.txt", "w+") as stderr:
+        try:
+            process = subprocess.Popen(
+                command, stdout=writer, stderr=stderr, cwd=cwd, env=env
+            )
+        finally:
+            os.close(writer)
+        chunks = []
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([reader], [], [], 1.0)
+                if not ready:
+                    if process.poll() is not None:
+                        break
+                    continue
+                try:
+                    chunk = os.read(reader, 65536)
+                except OSError:
+                    # EIO: the program has closed the terminal
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        finally:
+            os.close(reader)
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        stderr.seek(0)
+        errors = stderr.read()
+    return code, b"".join(chunks).decode("utf-8", "replace"), errors
+
+
+def test_on_a_terminal_ctrl_c_during_the_bar_saves_and_exits_130(tmp_path):
+    # --progress auto draws the bar on a terminal, where rich takes over
+    # stdout and hides the cursor; after Ctrl-C the process must end by
+    # itself, with no thread of the bar keeping it alive
+    out = tmp_path / "out"
+    argv = ["--max-iter", "5", "--hidden-layer-sizes", "8", "--out", str(out)]
+
+    code, shown, stderr = run_on_terminal(
+        [sys.executable, "-c", CTRL_C_AT_EPOCH, "3", *argv], tmp_path
+    )
+
+    assert code == 130, stderr
+    assert "Traceback" not in stderr
+    assert "JaxMLPClassifier - fit" in shown
+    assert "Iteration 1, loss" not in shown
+    assert "note: training was interrupted after 2 epochs" in shown
+    assert "Test accuracy: " in shown
+    # The cursor, hidden while the bar is drawn, is shown again
+    assert shown.rindex("\x1b[?25h") > shown.index("\x1b[?25l")
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["stopped"] == "interrupted"
+
+
+def test_stdout_closed_while_the_bar_runs_ends_the_program_quietly(tmp_path):
+    out = tmp_path / "out"
+    argv = ["--max-iter", "3", "--hidden-layer-sizes", "8", "--progress", "bar"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sklearn_jaxmlp", *argv, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    try:
+        # As `| head -5`: the reader leaves before the bar is drawn
+        for line in process.stdout:
+            if line.startswith(b"Training"):
+                break
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        code = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stderr.close()
+
+    assert code == 141, stderr
+    assert "Traceback" not in stderr
+    assert "Exception" not in stderr
+    assert not out.exists()

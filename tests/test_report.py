@@ -1,3 +1,4 @@
+import copy
 import json
 import os
 import sys
@@ -47,6 +48,35 @@ def fitted():
     y_pred = estimator.predict(data.X_test)
     evaluation = evaluate(data.y_test, y_pred, data.target_names)
     return Bunch(data=data, estimator=estimator, y_pred=y_pred, evaluation=evaluation)
+
+
+@pytest.fixture(scope="module")
+def early_stopped(fitted):
+    """The network of ``fitted``, trained with early stopping."""
+    data = fitted.data
+    estimator = JaxMLPClassifier(
+        hidden_layer_sizes=(16,),
+        max_iter=3,
+        n_iter_no_change=np.inf,
+        early_stopping=True,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning):
+        estimator.fit(data.X_train, data.y_train)
+    y_pred = estimator.predict(data.X_test)
+    evaluation = evaluate(data.y_test, y_pred, data.target_names)
+    return Bunch(data=data, estimator=estimator, y_pred=y_pred, evaluation=evaluation)
+
+
+def metrics_of(run, **kwargs):
+    """``build_metrics`` of a fixture's run."""
+    options = dict(
+        dataset="digits",
+        n_train=len(run.data.X_train),
+        fit_seconds=1.5,
+        stopped="max_iter",
+    )
+    return build_metrics(run.evaluation, run.estimator, **{**options, **kwargs})
 
 
 # Atomic writes
@@ -229,6 +259,46 @@ def test_build_metrics_is_strict_json(fitted):
     assert set(metrics["versions"]) >= {"jax", "scikit-learn", "sklearn_jaxmlp"}
 
 
+def test_build_metrics_has_no_validation_keys_without_early_stopping(fitted):
+    metrics = metrics_of(fitted)
+
+    assert fitted.estimator.validation_scores_ is None
+    assert not {
+        "validation_scores",
+        "validation_loss_curve",
+        "best_validation_score",
+    } & set(metrics)
+
+
+def test_build_metrics_includes_the_validation_curves(early_stopped):
+    estimator = early_stopped.estimator
+
+    metrics = metrics_of(early_stopped)
+
+    assert json.loads(json.dumps(metrics, allow_nan=False)) == metrics
+    assert metrics["validation_scores"] == estimator.validation_scores_
+    assert metrics["validation_loss_curve"] == estimator.validation_loss_curve_
+    assert len(metrics["validation_scores"]) == 3
+    assert len(metrics["validation_loss_curve"]) == 3
+    assert metrics["best_validation_score"] == max(metrics["validation_scores"])
+    assert metrics["params"]["early_stopping"] is True
+
+
+def test_build_metrics_validation_values_are_strict_json(early_stopped):
+    # As left by a validation set that no epoch was scored on
+    estimator = copy.copy(early_stopped.estimator)
+    estimator.validation_scores_ = [np.float32(0.5), np.float64(np.nan)]
+    estimator.validation_loss_curve_ = []
+    estimator.best_validation_score_ = -np.inf
+
+    metrics = metrics_of(Bunch(**{**early_stopped, "estimator": estimator}))
+
+    json.dumps(metrics, allow_nan=False)
+    assert metrics["validation_scores"] == [0.5, "nan"]
+    assert metrics["validation_loss_curve"] == []
+    assert metrics["best_validation_score"] == "-inf"
+
+
 @pytest.mark.parametrize(
     "value, expected",
     [
@@ -289,3 +359,76 @@ def test_save_figures_without_matplotlib_returns_none(tmp_path, fitted, monkeypa
     assert result is None
     assert list(tmp_path.iterdir()) == []
     assert "pip install 'sklearn_jaxmlp[plot]'" in _report.MATPLOTLIB_HINT
+
+
+def line_labels(figure):
+    """The legend labels of a figure's one axes, and its axis labels."""
+    (axes,) = figure.axes
+    legend = axes.get_legend()
+    labels = [] if legend is None else [text.get_text() for text in legend.texts]
+    return labels, axes.get_xlabel(), axes.get_ylabel()
+
+
+def test_loss_figure_of_training_alone():
+    pytest.importorskip("matplotlib")
+
+    figure = _report._loss_figure([2.0, 1.5, 1.2])
+
+    (axes,) = figure.axes
+    assert len(axes.lines) == 1
+    assert line_labels(figure) == ([], "epoch", "training loss")
+
+
+def test_loss_figure_plots_the_validation_loss_beside_training():
+    pytest.importorskip("matplotlib")
+
+    figure = _report._loss_figure([2.0, 1.5, 1.2], [2.1, 1.7, 1.6])
+
+    (axes,) = figure.axes
+    training, validation = axes.lines
+    assert training.get_ydata().tolist() == [2.0, 1.5, 1.2]
+    assert validation.get_ydata().tolist() == [2.1, 1.7, 1.6]
+    assert validation.get_xdata().tolist() == [1, 2, 3]
+    assert line_labels(figure) == (
+        ["training (with L2 penalty)", "validation"],
+        "epoch",
+        "loss",
+    )
+
+
+def record_loss_figure(monkeypatch):
+    """Record the arguments of every ``_loss_figure`` call, then draw it."""
+    calls = []
+    loss_figure = _report._loss_figure
+
+    def recorded(*args, **kwargs):
+        calls.append((args, kwargs))
+        return loss_figure(*args, **kwargs)
+
+    monkeypatch.setattr(_report, "_loss_figure", recorded)
+    return calls
+
+
+def test_figure_writers_pass_on_the_validation_loss(early_stopped, monkeypatch):
+    pytest.importorskip("matplotlib")
+    calls = record_loss_figure(monkeypatch)
+    run = early_stopped
+
+    _report.figure_writers(run.estimator, run.evaluation, run.data, run.y_pred)
+
+    [(args, kwargs)] = calls
+    assert args == (run.estimator.loss_curve_, run.estimator.validation_loss_curve_)
+    assert kwargs == {"step": "epoch"}
+
+
+def test_lbfgs_loss_figure_counts_iterations(fitted, monkeypatch):
+    pytest.importorskip("matplotlib")
+    calls = record_loss_figure(monkeypatch)
+    estimator = copy.copy(fitted.estimator)
+    estimator.solver = "lbfgs"
+
+    _report.figure_writers(estimator, fitted.evaluation, fitted.data, fitted.y_pred)
+
+    [(args, kwargs)] = calls
+    assert args == (estimator.loss_curve_, None)
+    assert kwargs == {"step": "L-BFGS iteration"}

@@ -537,13 +537,15 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 validation=validation,
                 start=start,
             )
-        except jax.errors.JaxRuntimeError as error:
+        except (jax.errors.JaxRuntimeError, MemoryError) as error:
             self._restore(before)
-            if "RESOURCE_EXHAUSTED" not in str(error):
+            if not isinstance(error, MemoryError) and (
+                "RESOURCE_EXHAUSTED" not in str(error)
+            ):
                 raise
             raise MemoryError(
-                "The network does not fit in the device's memory (hidden_layer_"
-                f"sizes={self.hidden_layer_sizes!r}): {error}"
+                "The network does not fit in memory (hidden_layer_sizes="
+                f"{self.hidden_layer_sizes!r}): {error}"
             ) from error
         except BaseException:
             self._restore(before)
@@ -613,15 +615,12 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         sample_weight = sample_weight * self._class_weights(y, incremental)
 
         key = _key_from(self.random_state)
-        init_key, shuffle_key, split_key = jax.random.split(key, 3)
-        train, val = self._validation_split(
-            X, targets, sample_weight, validation, split_key
-        )
+        train, val = self._validation_split(X, targets, sample_weight, validation, key)
 
         layer_sizes = (X.shape[1], *hidden, targets.shape[1])
         if first_pass:
             self._initialize(layer_sizes)
-            params = _training.new_params(init_key, layer_sizes)
+            params = _training.new_params(key, layer_sizes)
         else:
             self._check_architecture(layer_sizes, incremental)
             params = _training.params_to_device(self.coefs_, self.intercepts_)
@@ -640,7 +639,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             params = self._fit_lbfgs(params, train, layer_sizes, context, start)
         else:
             params = self._fit_stochastic(
-                params, train, val, shuffle_key, incremental, context, start
+                params, train, val, key, incremental, context, start
             )
 
         self.coefs_, self.intercepts_ = _training.params_to_numpy(params)
@@ -817,7 +816,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         stratify = None if self._multilabel else self._class_indices(targets)
         self._check_split(stratify, X.shape[0])
-        seed = int(jax.random.randint(key, (), 0, np.iinfo(np.int32).max))
+        seed = _training.split_seed(key)
         X_tr, X_va, y_tr, y_va, w_tr, w_va = train_test_split(
             X,
             targets,
@@ -861,9 +860,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     # Stochastic solvers
 
-    def _fit_stochastic(
-        self, params, train, val, shuffle_key, incremental, context, start
-    ):
+    def _fit_stochastic(self, params, train, val, key, incremental, context, start):
         x, y, w = train
         n_samples = x.shape[0]
         hook_data = dict(
@@ -904,14 +901,14 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 epoch_context = context.subcontext(task_name="epoch")
                 epoch_context.call_on_fit_task_begin(estimator=self, **hook_data)
                 hyper = self._hyperparams(learning_rate)
-                epoch_key = jax.random.fold_in(shuffle_key, epoch)
+                words = _training.shuffle_words(key, epoch)
                 if isinstance(data, _training.TrainData):
                     result = _training.run_epoch(
-                        params, opt_state, data, epoch_key, alpha, hyper, config
+                        params, opt_state, data, words, alpha, hyper, config
                     )
                 else:
                     result = _training.run_sparse_epoch(
-                        params, opt_state, *data, epoch_key, alpha, hyper, config
+                        params, opt_state, *data, words, alpha, hyper, config
                     )
                 loss, finite = jax.device_get(result[2:])
                 if not finite:

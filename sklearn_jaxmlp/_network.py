@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 Params = tuple[tuple[jax.Array, jax.Array], ...]
 
@@ -81,17 +82,25 @@ ACTIVATIONS = {
 OUTPUT_ACTIVATIONS = ("logistic", "softmax")
 
 
-def init_params(key, layer_sizes, dtype=jnp.float32) -> Params:
-    """Draw weights as N(0, 1) / sqrt(fan_in) and set biases to zero."""
-    keys = jax.random.split(key, len(layer_sizes) - 1)
-    params = []
-    for layer_key, fan_in, fan_out in zip(
-        keys, layer_sizes[:-1], layer_sizes[1:], strict=True
-    ):
-        weight = jax.random.normal(layer_key, (fan_in, fan_out), dtype)
-        weight = weight / jnp.sqrt(jnp.asarray(fan_in, dtype))
-        params.append((weight, jnp.zeros((fan_out,), dtype)))
+def init_params(normals, layer_sizes) -> Params:
+    """Weights N(0, 1) / sqrt(fan_in) from standard normal draws; zero biases.
+
+    ``normals`` is a flat array of at least ``sum(fan_in * fan_out)``
+    standard normal draws, consumed layer by layer; the weights are arrays of
+    its kind (NumPy or JAX), the biases NumPy zeros.
+    """
+    params, start = [], 0
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True):
+        stop = start + fan_in * fan_out
+        weight = normals[start:stop].reshape(fan_in, fan_out) / np.sqrt(fan_in)
+        params.append((weight.astype(np.float32), np.zeros(fan_out, np.float32)))
+        start = stop
     return tuple(params)
+
+
+def n_weights(layer_sizes):
+    """How many weights (biases aside) a network of ``layer_sizes`` has."""
+    return sum(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:], strict=True))
 
 
 def forward(params: Params, x, activation: str):

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 class SGDHyperparams(NamedTuple):
@@ -40,9 +41,15 @@ class AdamState(NamedTuple):
     nu: tuple
 
 
+def _zeros_like(params):
+    # Host zeros: they reach the device with the first step, and creating
+    # them compiles nothing
+    return jax.tree.map(lambda p: np.zeros(np.shape(p), np.float32), params)
+
+
 def sgd_init(params) -> SGDState:
     """Zero velocities shaped like ``params``."""
-    return SGDState(velocity=jax.tree.map(jnp.zeros_like, params))
+    return SGDState(velocity=_zeros_like(params))
 
 
 def sgd_update(grads, state: SGDState, params, hyper: SGDHyperparams, nesterov):
@@ -59,8 +66,9 @@ def sgd_update(grads, state: SGDState, params, hyper: SGDHyperparams, nesterov):
 
 def adam_init(params) -> AdamState:
     """Zero moments shaped like ``params`` and a step count of zero."""
-    zeros = jax.tree.map(jnp.zeros_like, params)
-    return AdamState(count=jnp.zeros((), jnp.int32), mu=zeros, nu=zeros)
+    return AdamState(
+        count=np.zeros((), np.int32), mu=_zeros_like(params), nu=_zeros_like(params)
+    )
 
 
 def adam_update(grads, state: AdamState, params, hyper: AdamHyperparams):

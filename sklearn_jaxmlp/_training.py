@@ -31,6 +31,7 @@ from sklearn_jaxmlp._network import (
     forward,
     init_params,
     loss_and_grad_sums,
+    n_weights,
     regularize,
     row_losses,
 )
@@ -133,12 +134,50 @@ def merge_duplicate_rows(x, y, sample_weight):
 # Parameters and optimizers
 
 
-def new_params(seed_key, layer_sizes):
-    """Fresh parameters for ``layer_sizes`` (input, hidden..., output)."""
-    return _init_params(seed_key, tuple(layer_sizes))
+# Randomness: every draw comes from the one key made from random_state,
+# through fold_in with a stream number and an index. The programs that draw
+# have fixed shapes, so they compile once per process, whatever the network.
+
+_INIT_STREAM, _SHUFFLE_STREAM, _SPLIT_STREAM = 0, 1, 2
+_NORMALS_PER_DRAW = 1 << 16
 
 
-_init_params = jax.jit(init_params, static_argnums=1)
+@jax.jit
+def _standard_normals(key, index):
+    key = jax.random.fold_in(jax.random.fold_in(key, _INIT_STREAM), index)
+    return jax.random.normal(key, (_NORMALS_PER_DRAW,), jnp.float32)
+
+
+@jax.jit
+def _words(key, stream, index):
+    key = jax.random.fold_in(jax.random.fold_in(key, stream), index)
+    return jax.random.bits(key, (2,), jnp.uint32)
+
+
+def new_params(key, layer_sizes):
+    """Fresh parameters for ``layer_sizes`` (input, hidden..., output).
+
+    They are NumPy arrays on the host; the first compiled step takes them to
+    the device.
+    """
+    needed = n_weights(layer_sizes)
+    draws = -(-needed // _NORMALS_PER_DRAW)
+    # All the memory up front, so that a network too large fails at once
+    normals = np.empty(draws * _NORMALS_PER_DRAW, np.float32)
+    for i in range(draws):
+        chunk = slice(i * _NORMALS_PER_DRAW, (i + 1) * _NORMALS_PER_DRAW)
+        normals[chunk] = _standard_normals(key, i)
+    return init_params(normals, tuple(layer_sizes))
+
+
+def shuffle_words(key, epoch):
+    """Two random 32-bit words seeding the shuffle of ``epoch`` (on the device)."""
+    return _words(key, _SHUFFLE_STREAM, epoch)
+
+
+def split_seed(key):
+    """A seed for the validation split, as an int."""
+    return int(_words(key, _SPLIT_STREAM, 0)[0] >> 1)
 
 
 def hyperparams(solver, learning_rate, momentum, beta_1, beta_2, epsilon):
@@ -152,7 +191,6 @@ def hyperparams(solver, learning_rate, momentum, beta_1, beta_2, epsilon):
     return AdamHyperparams(f32(learning_rate), f32(beta_1), f32(beta_2), f32(epsilon))
 
 
-@functools.partial(jax.jit, static_argnums=0)
 def optimizer_init(solver, params):
     """The solver's initial state for ``params``."""
     return sgd_init(params) if solver == "sgd" else adam_init(params)
@@ -180,7 +218,7 @@ def _all_finite(loss, params):
 
 
 @functools.partial(jax.jit, static_argnames="config")
-def run_epoch(params, opt_state, data: TrainData, key, alpha, hyper, config):
+def run_epoch(params, opt_state, data: TrainData, words, alpha, hyper, config):
     """One pass over every sample: shuffle, all minibatches, all updates.
 
     Returns the new parameters and optimizer state, the epoch's loss (the
@@ -196,7 +234,7 @@ def run_epoch(params, opt_state, data: TrainData, key, alpha, hyper, config):
     n = data.n_samples
     batch_size = config.batch_size
     n_steps_max = -(-n_rows // batch_size)
-    order = _epoch_order(key, n_rows, n, config.shuffle)
+    order = _epoch_order(words, n_rows, n, config.shuffle)
     order = jnp.pad(order, (0, n_steps_max * batch_size - n_rows))
 
     def body(i, carry):
@@ -261,21 +299,52 @@ def _full_batch_loss_and_grads(params, data, alpha, config):
     return regularize(params, loss_sum, grad_sums, total_weight, alpha)
 
 
-def _epoch_order(key, n_rows, n, shuffle):
-    """Row order for one epoch: the ``n`` real rows first, shuffled or not."""
+def _epoch_order(words, n_rows, n, shuffle):
+    """Row order for one epoch: the ``n`` real rows first, shuffled or not.
+
+    The shuffle sorts the rows by a keyed bijection of their index (two
+    rounds of a 32-bit mixing function seeded by ``words``): keys never tie,
+    a sort of one uint32 operand is several times faster than an argsort,
+    and inverting the bijection recovers the index from the sorted key.
+    """
+    index = jnp.arange(n_rows, dtype=jnp.uint32)
     if not shuffle:
-        return jnp.arange(n_rows, dtype=jnp.int32)
-    sort_keys = jax.random.bits(key, (n_rows,), jnp.uint32)
-    padding = jnp.arange(n_rows) >= n
-    sort_keys = jnp.where(padding, jnp.uint32(0xFFFFFFFF), sort_keys)
-    # A stable sort keeps real rows ahead of padding even on equal keys
-    return jnp.argsort(sort_keys, stable=True).astype(jnp.int32)
+        return index.astype(jnp.int32)
+    keys = _mix(_mix(index ^ words[0]) ^ words[1])
+    shuffled = _unmix(_unmix(jnp.sort(keys)) ^ words[1]) ^ words[0]
+
+    # Real rows to the front, keeping their shuffled order
+    real = shuffled < n.astype(jnp.uint32)
+    position = jnp.where(real, jnp.cumsum(real) - 1, n_rows)
+    order = jnp.zeros(n_rows, jnp.int32)
+    return order.at[position].set(shuffled.astype(jnp.int32), mode="drop")
+
+
+# MurmurHash3's 32-bit finaliser, a bijection on uint32, and its inverse
+_MIX_1, _MIX_2 = 0x85EBCA6B, 0xC2B2AE35
+_UNMIX_1, _UNMIX_2 = pow(_MIX_1, -1, 1 << 32), pow(_MIX_2, -1, 1 << 32)
+
+
+def _mix(h):
+    h = h ^ (h >> 16)
+    h = h * jnp.uint32(_MIX_1)
+    h = h ^ (h >> 13)
+    h = h * jnp.uint32(_MIX_2)
+    return h ^ (h >> 16)
+
+
+def _unmix(h):
+    h = h ^ (h >> 16)
+    h = h * jnp.uint32(_UNMIX_2)
+    h = h ^ (h >> 13) ^ (h >> 26)
+    h = h * jnp.uint32(_UNMIX_1)
+    return h ^ (h >> 16)
 
 
 # One epoch over sparse data kept on the host
 
 
-def run_sparse_epoch(params, opt_state, x, y, w, key, alpha, hyper, config):
+def run_sparse_epoch(params, opt_state, x, y, w, words, alpha, hyper, config):
     """The same epoch as :func:`run_epoch` for a CSR matrix ``x``.
 
     Each minibatch is made dense on the host and sent to one compiled step;
@@ -289,7 +358,9 @@ def run_sparse_epoch(params, opt_state, x, y, w, key, alpha, hyper, config):
         return params, opt_state, loss, _all_finite_jit(loss, params)
 
     batch_size = config.batch_size
-    order = np.asarray(_epoch_order_jit(key, n, config.shuffle))
+    order = np.asarray(
+        _epoch_order_jit(words, bucket_rows(n), np.int32(n), config.shuffle)
+    )[:n]
     loss_sum = jnp.zeros((), jnp.float32)
     for start in range(0, n, batch_size):
         index = order[start : start + batch_size]
@@ -321,9 +392,7 @@ def _sparse_step(
     return params, opt_state, loss_sum + loss * n_in_batch
 
 
-_epoch_order_jit = jax.jit(
-    lambda key, n, shuffle: _epoch_order(key, n, n, shuffle), static_argnums=(1, 2)
-)
+_epoch_order_jit = jax.jit(_epoch_order, static_argnums=(1, 3))
 _all_finite_jit = jax.jit(_all_finite)
 
 

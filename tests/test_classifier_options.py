@@ -190,7 +190,10 @@ def test_validation_set_goes_through_a_pipeline(iris):
     X, y = iris
     X = X * 100 + 5  # only scaled inputs train well
     pipe = Pipeline(
-        [("scale", StandardScaler()), ("mlp", _small(early_stopping=True))],
+        [
+            ("scale", StandardScaler()),
+            ("mlp", _small(early_stopping=True, max_iter=300)),
+        ],
         transform_input=["X_val"],
     )
     with config_context(enable_metadata_routing=True):

@@ -9,6 +9,7 @@ from sklearn_jaxmlp._network import (
     init_params,
     l2_penalty,
     loss_and_grad_sums,
+    n_weights,
     regularized_loss_and_grads,
     row_losses,
 )
@@ -25,6 +26,11 @@ def _batch(n_outputs, n_samples=13, n_features=5, seed=0):
     w = rng.uniform(0.5, 2.0, size=n_samples).astype(np.float32)
     w[-2:] = 0
     return jnp.asarray(x), jnp.asarray(y), jnp.asarray(w)
+
+
+def _params(seed, layer_sizes):
+    normals = jax.random.normal(jax.random.key(seed), (n_weights(layer_sizes),))
+    return init_params(normals, layer_sizes)
 
 
 def _autodiff_loss(params, x, y, w, alpha, activation, out_activation):
@@ -45,7 +51,7 @@ def _autodiff_loss(params, x, y, w, alpha, activation, out_activation):
 )
 def test_backward_pass_matches_jax_grad(activation, alpha, n_outputs, out_activation):
     x, y, w = _batch(n_outputs)
-    params = init_params(jax.random.key(1), (5, 7, 6, n_outputs))
+    params = _params(1, (5, 7, 6, n_outputs))
     # Non-zero biases so that every term of the backward pass is exercised
     params = tuple((wt, b + 0.1 * jnp.arange(b.size)) for wt, b in params)
     alpha = jnp.float32(alpha)
@@ -67,7 +73,7 @@ def test_backward_pass_matches_jax_grad(activation, alpha, n_outputs, out_activa
 
 def test_backward_pass_without_hidden_layers():
     x, y, w = _batch(3)
-    params = init_params(jax.random.key(0), (5, 3))
+    params = _params(0, (5, 3))
     loss_sum, grads = loss_and_grad_sums(params, x, y, w, "relu", "softmax")
     expected = jax.grad(
         lambda p: jnp.sum(w * row_losses(forward(p, x, "relu"), y, "softmax"))
@@ -80,7 +86,7 @@ def test_backward_pass_without_hidden_layers():
 
 def test_zero_weight_rows_change_nothing():
     x, y, w = _batch(4)
-    params = init_params(jax.random.key(2), (5, 8, 4))
+    params = _params(2, (5, 8, 4))
     loss, grads = regularized_loss_and_grads(
         params, x, y, w, jnp.float32(0.1), "tanh", "softmax"
     )
@@ -96,7 +102,7 @@ def test_zero_weight_rows_change_nothing():
 
 def test_batch_of_zero_weight_gives_zero_gradients():
     x, y, _ = _batch(4)
-    params = init_params(jax.random.key(2), (5, 8, 4))
+    params = _params(2, (5, 8, 4))
     loss, grads = regularized_loss_and_grads(
         params, x, y, jnp.zeros(x.shape[0]), jnp.float32(0.1), "relu", "softmax"
     )
@@ -105,7 +111,8 @@ def test_batch_of_zero_weight_gives_zero_gradients():
 
 
 def test_init_params_follow_the_notebook():
-    params = init_params(jax.random.key(0), (400, 300, 10))
+    params = _params(0, (400, 300, 10))
+    assert n_weights((400, 300, 10)) == 400 * 300 + 300 * 10
     assert [(w.shape, b.shape) for w, b in params] == [
         ((400, 300), (300,)),
         ((300, 10), (10,)),

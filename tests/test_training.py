@@ -31,9 +31,9 @@ def _epoch(params, x, y, *, batch_size, full_batch=False, shuffle=False, key=Non
     hyper = _training.hyperparams("sgd", 0.1, 0.9, 0.9, 0.999, 1e-8)
     data = _training.place_training_data(x, y, np.ones(len(x), np.float32))
     opt_state = _training.optimizer_init("sgd", params)
-    key = jax.random.key(0) if key is None else key
+    words = _training.shuffle_words(jax.random.key(0) if key is None else key, 0)
     return _training.run_epoch(
-        params, opt_state, data, key, np.float32(0.01), hyper, config
+        params, opt_state, data, words, np.float32(0.01), hyper, config
     )
 
 
@@ -81,12 +81,41 @@ def test_full_batch_epoch_sums_blocks_exactly():
 
 def test_epoch_order_shuffles_every_real_row_once():
     n_rows, n = 512, 300
-    order = np.asarray(_training._epoch_order(jax.random.key(3), n_rows, n, True))
+    words = _training.shuffle_words(jax.random.key(3), 0)
+    order = np.asarray(_training._epoch_order(words, n_rows, jnp.int32(n), True))
     assert sorted(order[:n]) == list(range(n))
-    assert sorted(order[n:]) == list(range(n, n_rows))
     assert not np.array_equal(order[:n], np.arange(n))
-    again = _training._epoch_order(jax.random.key(3), n_rows, n, True)
+    again = _training._epoch_order(words, n_rows, jnp.int32(n), True)
     np.testing.assert_array_equal(order, again)
+    other = _training._epoch_order(
+        _training.shuffle_words(jax.random.key(3), 1), n_rows, jnp.int32(n), True
+    )
+    assert not np.array_equal(order[:n], np.asarray(other)[:n])
+
+
+def test_shuffles_look_uniform():
+    """Where row 0 lands over many epochs: spread like a uniform draw."""
+    n = 50
+    landing = [
+        int(
+            np.flatnonzero(
+                np.asarray(
+                    _training._epoch_order(
+                        _training.shuffle_words(jax.random.key(0), epoch),
+                        256,
+                        jnp.int32(n),
+                        True,
+                    )
+                )[:n]
+                == 0
+            )[0]
+        )
+        for epoch in range(2000)
+    ]
+    counts = np.bincount(landing, minlength=n)
+    # Chi-square test of uniformity, 49 degrees of freedom: p < 0.001 above 85
+    chi2 = ((counts - 40) ** 2 / 40).sum()
+    assert chi2 < 85
 
 
 @pytest.mark.parametrize("full_batch", [False, True], ids=["minibatch", "full"])
@@ -107,12 +136,12 @@ def test_padding_rows_never_reach_the_result(full_batch):
         if full_batch
         else data.sample_weight.at[250:].set(5.0),
     )
-    key = jax.random.key(7)
+    words = _training.shuffle_words(jax.random.key(7), 0)
     clean = _training.run_epoch(
-        params, opt_state, data, key, np.float32(0.01), hyper, config
+        params, opt_state, data, words, np.float32(0.01), hyper, config
     )
     result = _training.run_epoch(
-        params, opt_state, dirty, key, np.float32(0.01), hyper, config
+        params, opt_state, dirty, words, np.float32(0.01), hyper, config
     )
     for a, b in zip(jax.tree.leaves(clean), jax.tree.leaves(result), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -888,20 +888,21 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         alpha = np.float32(self.alpha)
         if full_batch:
             x, y, w = _training.merge_duplicate_rows(_csr(x), y, w)
-        data = _place(x, y, w)
-        val_data = None if val is None else _place(*val)
+        data = _training.place(x, y, w)
+        val_data = None if val is None else _training.place(*val)
         if val is not None and self.validation_scores_ is None:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
 
         best = getattr(self, "_best_params", None)
+        shuffle_words = _training.ShuffleWords(key)
         self.n_iter_ = 0
         try:
             for epoch in range(1 if incremental else self.max_iter):
                 epoch_context = context.subcontext(task_name="epoch")
                 epoch_context.call_on_fit_task_begin(estimator=self, **hook_data)
                 hyper = self._hyperparams(learning_rate)
-                words = _training.shuffle_words(key, epoch)
+                words = shuffle_words[epoch]
                 if isinstance(data, _training.TrainData):
                     result = _training.run_epoch(
                         params, opt_state, data, words, alpha, hyper, config
@@ -1069,7 +1070,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     def _fit_lbfgs(self, params, train, layer_sizes, context, start):
         x, y, w = _training.merge_duplicate_rows(_csr(train[0]), *train[1:])
-        data = _place(x, y, w)
+        data = _training.place(x, y, w)
         config = _training.EpochConfig(
             activation=self.activation,
             out_activation=self.out_activation_,
@@ -1266,13 +1267,6 @@ def _reconstruction(params):
 
 def _csr(x):
     return x.tocsr() if sp.issparse(x) else x
-
-
-def _place(x, y, w):
-    """Dense rows go to the device; sparse ones stay on the host as CSR."""
-    if sp.issparse(x):
-        return (x.tocsr().astype(np.float32), np.asarray(y, np.float32), w)
-    return _training.place_training_data(x, y, w)
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):

@@ -355,9 +355,15 @@ def test_multilabel_partial_fit_needs_no_classes():
     "container", [sp.csr_matrix, sp.csc_matrix, sp.csr_array, sp.csc_array]
 )
 @pytest.mark.parametrize("batch_size", [32, "auto"], ids=["minibatch", "full"])
-def test_sparse_input_trains_like_dense(iris, container, batch_size):
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "made-dense"])
+def test_sparse_input_trains_like_dense(
+    iris, container, batch_size, stream, monkeypatch
+):
     X, y = iris
     X = np.where(np.abs(X) < 0.5, 0.0, X)
+    if stream:
+        # As if the matrix were too large to be made dense whole
+        monkeypatch.setattr(_training, "_SMALL_DENSE_BYTES", 0)
     dense = _small(batch_size=batch_size).fit(X, y)
     sparse = _small(batch_size=batch_size).fit(container(X), y)
     for a, b in zip(dense.coefs_, sparse.coefs_, strict=True):
@@ -378,8 +384,19 @@ def test_sparse_input_is_made_dense_one_batch_at_a_time(iris, monkeypatch):
         return dense_rows(x, y, w, index, n_rows)
 
     monkeypatch.setattr(_training, "_dense_rows", recording)
+    monkeypatch.setattr(_training, "_SMALL_DENSE_BYTES", 0)
     _small(batch_size=16, max_iter=2).fit(sp.csr_matrix(X), y)
     assert blocks and max(blocks) == 16
+
+
+def test_only_small_sparse_matrices_are_made_dense_whole():
+    y = np.zeros((300, 1), np.float32)
+    w = np.ones(300, np.float32)
+    wide = sp.random(300, 70_000, density=1e-4, format="csr", random_state=0)
+    narrow = sp.random(300, 20, density=0.1, format="csr", random_state=0)
+    # 512 padded rows of 70,000 float32 features would take 137 MiB
+    assert sp.issparse(_training.place(wide, y, w)[0])
+    assert isinstance(_training.place(narrow, y, w), _training.TrainData)
 
 
 # Activations beyond MLPClassifier's

@@ -31,7 +31,7 @@ def _epoch(params, x, y, *, batch_size, full_batch=False, shuffle=False, key=Non
     hyper = _training.hyperparams("sgd", 0.1, 0.9, 0.9, 0.999, 1e-8)
     data = _training.place_training_data(x, y, np.ones(len(x), np.float32))
     opt_state = _training.optimizer_init("sgd", params)
-    words = _training.shuffle_words(jax.random.key(0) if key is None else key, 0)
+    words = _training.ShuffleWords(jax.random.key(0) if key is None else key)[0]
     return _training.run_epoch(
         params, opt_state, data, words, np.float32(0.01), hyper, config
     )
@@ -81,14 +81,14 @@ def test_full_batch_epoch_sums_blocks_exactly():
 
 def test_epoch_order_shuffles_every_real_row_once():
     n_rows, n = 512, 300
-    words = _training.shuffle_words(jax.random.key(3), 0)
+    words = _training.ShuffleWords(jax.random.key(3))[0]
     order = np.asarray(_training._epoch_order(words, n_rows, jnp.int32(n), True))
     assert sorted(order[:n]) == list(range(n))
     assert not np.array_equal(order[:n], np.arange(n))
     again = _training._epoch_order(words, n_rows, jnp.int32(n), True)
     np.testing.assert_array_equal(order, again)
     other = _training._epoch_order(
-        _training.shuffle_words(jax.random.key(3), 1), n_rows, jnp.int32(n), True
+        _training.ShuffleWords(jax.random.key(3))[1], n_rows, jnp.int32(n), True
     )
     assert not np.array_equal(order[:n], np.asarray(other)[:n])
 
@@ -96,22 +96,11 @@ def test_epoch_order_shuffles_every_real_row_once():
 def test_shuffles_look_uniform():
     """Where row 0 lands over many epochs: spread like a uniform draw."""
     n = 50
-    landing = [
-        int(
-            np.flatnonzero(
-                np.asarray(
-                    _training._epoch_order(
-                        _training.shuffle_words(jax.random.key(0), epoch),
-                        256,
-                        jnp.int32(n),
-                        True,
-                    )
-                )[:n]
-                == 0
-            )[0]
-        )
-        for epoch in range(2000)
-    ]
+    words = _training.ShuffleWords(jax.random.key(0))
+    landing = []
+    for epoch in range(2000):
+        order = _training._epoch_order_jit(words[epoch], 256, jnp.int32(n), True)
+        landing.append(int(np.flatnonzero(np.asarray(order)[:n] == 0)[0]))
     counts = np.bincount(landing, minlength=n)
     # Chi-square test of uniformity, 49 degrees of freedom: p < 0.001 above 85
     chi2 = ((counts - 40) ** 2 / 40).sum()
@@ -136,7 +125,7 @@ def test_padding_rows_never_reach_the_result(full_batch):
         if full_batch
         else data.sample_weight.at[250:].set(5.0),
     )
-    words = _training.shuffle_words(jax.random.key(7), 0)
+    words = _training.ShuffleWords(jax.random.key(7))[0]
     clean = _training.run_epoch(
         params, opt_state, data, words, np.float32(0.01), hyper, config
     )

@@ -160,14 +160,18 @@ def test_refit_on_another_sample_count_compiles_nothing(count_compiles):
     kwargs = dict(hidden_layer_sizes=(9,), max_iter=3, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=Warning)
-        JaxMLPClassifier(**kwargs).fit(x[:300], labels[:300]).predict(x[:10])
+        first = JaxMLPClassifier(**kwargs).fit(x[:300], labels[:300])
+        # Prediction has two programs: up to 256 rows, and chunks beyond
+        first.predict(x[:10])
+        first.predict(x)
         before = count_compiles()
         # Another size (as a CV fold would be), another instance, other
         # hyperparameter values, and predictions of other sizes
         clf = JaxMLPClassifier(**kwargs, learning_rate_init=0.01, alpha=0.5)
         clf.fit(x[:450], labels[:450])
         clf.predict(x[:3])
-        clf.predict_proba(x)
+        clf.predict_proba(x[:257])
+        clf.predict_proba(x[:599])
     assert count_compiles() == before
 
 

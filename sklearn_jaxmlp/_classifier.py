@@ -623,7 +623,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             params = _training.new_params(key, layer_sizes)
         else:
             self._check_architecture(layer_sizes, incremental)
-            params = _training.params_to_device(self.coefs_, self.intercepts_)
+            params = tuple(zip(self.coefs_, self.intercepts_, strict=True))
             # Copies, so that a failed fit leaves the previous lists intact
             for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
                 value = getattr(self, name, None)
@@ -642,7 +642,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 params, train, val, key, incremental, context, start
             )
 
-        self.coefs_, self.intercepts_ = _training.params_to_numpy(params)
+        self.coefs_, self.intercepts_ = _training.params_to_numpy(params, layer_sizes)
         context.call_on_fit_task_end(
             estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
         )
@@ -866,6 +866,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         hook_data = dict(
             X=x, y=lambda: self._decode(train[1]), metadata={"sample_weight": w}
         )
+        layer_sizes = (x.shape[1], *(b.shape[0] for _, b in params))
+        sizes = _training.compiled_sizes(layer_sizes, self.out_activation_)
+        params = _training.pad_params(params, sizes)
         opt_state = getattr(self, "_optimizer_state", None)
         if incremental and _training.is_state_of(self.solver, opt_state):
             learning_rate = self._learning_rate
@@ -888,8 +891,10 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         alpha = np.float32(self.alpha)
         if full_batch:
             x, y, w = _training.merge_duplicate_rows(_csr(x), y, w)
-        data = _training.place(x, y, w)
-        val_data = None if val is None else _training.place(*val)
+        data = _training.place(*_padded(x, y, sizes), w)
+        val_data = None
+        if val is not None:
+            val_data = _training.place(*_padded(val[0], val[1], sizes), val[2])
         if val is not None and self.validation_scores_ is None:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
@@ -936,7 +941,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 stop = epoch_context.call_on_fit_task_end(
                     estimator=self,
                     **hook_data,
-                    reconstruction_attributes=lambda p=params: _reconstruction(p),
+                    reconstruction_attributes=lambda p=params: _reconstruction(
+                        p, layer_sizes
+                    ),
                 )
                 if self._no_improvement_count > self.n_iter_no_change:
                     learning_rate, stopping = self._on_plateau(learning_rate, val)
@@ -975,7 +982,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if val is not None and best is not None:
             params = best
             self._best_params = jax.tree.map(np.asarray, best)
-        return params
+        # Without the padding, as lbfgs returns them
+        return tuple(zip(*_training.params_to_numpy(params, layer_sizes), strict=True))
 
     def _hyperparams(self, learning_rate):
         return _training.hyperparams(
@@ -1106,7 +1114,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 y=lambda: self._decode(train[1]),
                 metadata={"sample_weight": train[2]},
                 reconstruction_attributes=lambda: _reconstruction(
-                    _training.unflatten(np.asarray(flat, np.float32), layer_sizes)
+                    _training.unflatten(np.asarray(flat, np.float32), layer_sizes),
+                    layer_sizes,
                 ),
             ):
                 raise StopIteration
@@ -1184,12 +1193,16 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         )
         if sp.issparse(X):
             X = X.tocsr()
-        params = _training.params_to_device(self.coefs_, self.intercepts_)
         layer_sizes = [w.shape[0] for w in self.coefs_] + [self.n_outputs_]
-        chunk_rows = _training.chunk_rows_for(layer_sizes)
+        sizes = _training.compiled_sizes(layer_sizes, self.out_activation_)
+        params = _training.pad_params(
+            zip(self.coefs_, self.intercepts_, strict=True), sizes
+        )
+        chunk_rows = _training.chunk_rows_for(sizes)
         logits = _training.predict_logits(
-            params, X, self.activation, chunk_rows
-        ).astype(np.float64)
+            _training.params_to_device(params), X, self.activation, chunk_rows
+        )
+        logits = logits[:, : self.n_outputs_].astype(np.float64)
 
         # Rows that overflowed float32 are recomputed in float64
         overflow = ~np.isfinite(logits).all(axis=1)
@@ -1259,10 +1272,15 @@ _NUMPY_ACTIVATIONS = {
 }
 
 
-def _reconstruction(params):
+def _reconstruction(params, layer_sizes):
     """Fitted attributes of an estimator stopped at ``params``, for callbacks."""
-    coefs, intercepts = _training.params_to_numpy(params)
+    coefs, intercepts = _training.params_to_numpy(params, layer_sizes)
     return {"coefs_": coefs, "intercepts_": intercepts}
+
+
+def _padded(x, y, sizes):
+    """Inputs and targets widened to the compiled layer sizes."""
+    return _training.pad_columns(x, sizes[0]), _training.pad_columns(y, sizes[-1])
 
 
 def _csr(x):

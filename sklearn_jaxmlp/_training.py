@@ -7,9 +7,17 @@ shared by every estimator in the process. Shapes are kept few on purpose:
   number of real rows and of minibatches are traced values, so fitting the
   same architecture on another number of samples in that bucket reuses the
   compiled epoch;
-* prediction runs over chunks of a fixed number of rows per model, so any
-  number of rows reuses one compiled forward pass, memory stays bounded,
-  and a row's result does not depend on which other rows came with it.
+* a network with few inputs (at most 64) is compiled for a multiple of 16
+  inputs, and a softmax output with fewer than 8 classes for 8: the extra
+  inputs are zero columns with zero weights, the extra classes have zero
+  weights and a bias of -1e30, so their probability is exactly 0 and every
+  gradient they receive is 0 (see :func:`compiled_sizes`). Small problems
+  of nearby shapes, such as scikit-learn's estimator checks, then share
+  programs;
+* prediction runs over chunks of a fixed number of rows per model (and one
+  smaller program for inputs of at most 256 rows), so any number of rows
+  reuses a compiled forward pass, memory stays bounded, and a row's result
+  does not depend on which other rows came with it.
 
 Hyperparameters are passed as float32 scalars for the same reason.
 
@@ -47,6 +55,10 @@ from sklearn_jaxmlp._optimizers import (
 )
 
 _MIN_BUCKET = 256
+_NARROW_INPUTS = 64
+_INPUT_MULTIPLE = 16
+_MIN_SOFTMAX_OUTPUTS = 8
+_ABSENT_CLASS_BIAS = -1e30
 _BLOCK_ROWS = 4096
 _SMALL_DENSE_BYTES = 64 << 20
 # Below this many floating-point operations, an epoch or a prediction chunk
@@ -125,6 +137,60 @@ def place(x, y, sample_weight):
             )
         x = x.toarray()
     return place_training_data(x, y, sample_weight)
+
+
+def compiled_sizes(layer_sizes, out_activation):
+    """The layer sizes the training and prediction programs are built for.
+
+    At most 64 inputs are rounded up to a multiple of 16, and fewer than 8
+    softmax outputs to 8; other sizes are kept. :func:`pad_params` and
+    :func:`pad_columns` widen parameters and data to match.
+    """
+    n_inputs, *hidden, n_outputs = layer_sizes
+    if n_inputs <= _NARROW_INPUTS:
+        n_inputs = -(-n_inputs // _INPUT_MULTIPLE) * _INPUT_MULTIPLE
+    if out_activation == "softmax":
+        n_outputs = max(n_outputs, _MIN_SOFTMAX_OUTPUTS)
+    return (n_inputs, *hidden, n_outputs)
+
+
+def pad_params(params, sizes):
+    """Host parameters widened to ``sizes``, as float32 NumPy arrays.
+
+    Weights from absent inputs and to absent classes are zero and absent
+    classes get a bias of -1e30: their logit is -1e30 whatever the input,
+    their softmax probability exactly 0, so their gradients are exactly 0
+    and no optimizer ever moves them. (-1e30 rather than -inf keeps
+    ``0 * logit`` in the loss finite.)
+    """
+    padded = []
+    for layer, (w, b) in enumerate(params):
+        w, b = np.asarray(w, np.float32), np.asarray(b, np.float32)
+        shape = (sizes[layer], sizes[layer + 1])
+        if w.shape != shape:
+            wide = np.zeros(shape, np.float32)
+            wide[: w.shape[0], : w.shape[1]] = w
+            w = wide
+        if b.shape[0] != shape[1]:
+            wide = np.full(shape[1], _ABSENT_CLASS_BIAS, np.float32)
+            wide[: b.shape[0]] = b
+            b = wide
+        padded.append((w, b))
+    return tuple(padded)
+
+
+def pad_columns(a, n_columns):
+    """``a`` (dense or CSR) with zero columns appended up to ``n_columns``."""
+    if a.shape[1] == n_columns:
+        return a
+    if sp.issparse(a):
+        a = a.tocsr()
+        return sp.csr_matrix(
+            (a.data, a.indices, a.indptr), shape=(a.shape[0], n_columns)
+        )
+    wide = np.zeros((a.shape[0], n_columns), np.float32)
+    wide[:, : a.shape[1]] = a
+    return wide
 
 
 def merge_duplicate_rows(x, y, sample_weight):
@@ -644,6 +710,7 @@ def predict_logits(params, x, activation, chunk_rows):
     float32 array go to the device without a copy.
     """
     n_samples, n_features = x.shape
+    n_inputs = params[0][0].shape[0]
     n_outputs = params[-1][1].shape[0]
     if n_samples <= _MIN_BUCKET:
         chunk_rows = _MIN_BUCKET
@@ -652,6 +719,7 @@ def predict_logits(params, x, activation, chunk_rows):
         not sp.issparse(x)
         and x.dtype == np.float32
         and x.flags.c_contiguous
+        and n_features == n_inputs
     )
     logits = np.empty((n_samples, n_outputs), np.float32)
     pending = None
@@ -662,10 +730,10 @@ def predict_logits(params, x, activation, chunk_rows):
         else:
             if sp.issparse(chunk):
                 chunk = chunk.toarray()
-            padded = np.zeros((chunk_rows, n_features), np.float32)
+            padded = np.zeros((chunk_rows, n_inputs), np.float32)
             # Values beyond float32's range become inf; the caller redoes them
             with np.errstate(over="ignore"):
-                padded[: chunk.shape[0]] = chunk
+                padded[: chunk.shape[0], :n_features] = chunk
         result = forward_chunk(params, padded, activation)
         # Collect the previous chunk while this one runs
         if pending is not None:
@@ -681,16 +749,21 @@ def _store(logits, start, result):
     logits[start:stop] = np.asarray(result)[: stop - start]
 
 
-def params_to_device(coefs, intercepts):
-    """Parameters as a pytree of float32 device arrays."""
-    return tuple(
-        (jnp.asarray(w, jnp.float32), jnp.asarray(b, jnp.float32))
-        for w, b in zip(coefs, intercepts, strict=True)
-    )
+def params_to_device(params):
+    """Host parameters as a pytree of float32 device arrays."""
+    return jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), tuple(params))
 
 
-def params_to_numpy(params):
-    """Fitted weights as lists of writeable NumPy arrays."""
-    coefs = [np.array(w) for w, _ in params]
-    intercepts = [np.array(b) for _, b in params]
+def params_to_numpy(params, layer_sizes):
+    """Fitted weights as lists of writeable NumPy arrays of ``layer_sizes``.
+
+    Padding added by :func:`pad_params` is cut off.
+    """
+    params = jax.device_get(params)
+    coefs, intercepts = [], []
+    for (w, b), fan_in, fan_out in zip(
+        params, layer_sizes[:-1], layer_sizes[1:], strict=True
+    ):
+        coefs.append(np.array(w[:fan_in, :fan_out]))
+        intercepts.append(np.array(b[:fan_out]))
     return coefs, intercepts

@@ -614,13 +614,13 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, X)
         sample_weight = sample_weight * self._class_weights(y, incremental)
 
-        key = _key_from(self.random_state)
-        train, val = self._validation_split(X, targets, sample_weight, validation, key)
+        seed = _seed_from(self.random_state)
+        train, val = self._validation_split(X, targets, sample_weight, validation, seed)
 
         layer_sizes = (X.shape[1], *hidden, targets.shape[1])
         if first_pass:
             self._initialize(layer_sizes)
-            params = _training.new_params(key, layer_sizes)
+            params = _training.new_params(seed, layer_sizes)
         else:
             self._check_architecture(layer_sizes, incremental)
             params = tuple(zip(self.coefs_, self.intercepts_, strict=True))
@@ -639,7 +639,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             params = self._fit_lbfgs(params, train, layer_sizes, context, start)
         else:
             params = self._fit_stochastic(
-                params, train, val, key, incremental, context, start
+                params, train, val, seed, incremental, context, start
             )
 
         self.coefs_, self.intercepts_ = _training.params_to_numpy(params, layer_sizes)
@@ -778,7 +778,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 )
         return compute_sample_weight(self.class_weight, y)
 
-    def _validation_split(self, X, targets, sample_weight, validation, key):
+    def _validation_split(self, X, targets, sample_weight, validation, seed):
         """``(train, val)`` as ``(x, y, w)`` triples; ``val`` may be None."""
         X_val, y_val, w_val = validation if validation is not None else (None,) * 3
         given = X_val is not None or y_val is not None
@@ -816,13 +816,13 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         stratify = None if self._multilabel else self._class_indices(targets)
         self._check_split(stratify, X.shape[0])
-        seed = _training.split_seed(key)
+        split = _training.split_seed(seed)
         X_tr, X_va, y_tr, y_va, w_tr, w_va = train_test_split(
             X,
             targets,
             sample_weight,
             test_size=self.validation_fraction,
-            random_state=seed,
+            random_state=split,
             stratify=stratify,
         )
         return (X_tr, y_tr, w_tr), (X_va, y_va, w_va)
@@ -860,7 +860,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     # Stochastic solvers
 
-    def _fit_stochastic(self, params, train, val, key, incremental, context, start):
+    def _fit_stochastic(self, params, train, val, seed, incremental, context, start):
         x, y, w = train
         n_samples = x.shape[0]
         hook_data = dict(
@@ -900,7 +900,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self.validation_loss_curve_ = []
 
         best = getattr(self, "_best_params", None)
-        shuffle_words = _training.ShuffleWords(key)
+        shuffle_words = _training.ShuffleWords(seed)
         self.n_iter_ = 0
         try:
             for epoch in range(1 if incremental else self.max_iter):
@@ -1334,12 +1334,10 @@ def _check_float32_range(X):
         )
 
 
-def _key_from(random_state):
-    """One JAX key from ``random_state``, leaving NumPy's global state alone."""
+def _seed_from(random_state):
+    """One integer seed from ``random_state``, leaving NumPy's global state alone."""
     if random_state is None:
-        seed = np.random.SeedSequence().generate_state(1)[0]
-    elif isinstance(random_state, Integral):
-        seed = random_state
-    else:
-        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    return jax.random.key(int(seed))
+        return np.random.SeedSequence().entropy
+    if isinstance(random_state, Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))

@@ -226,66 +226,43 @@ def merge_duplicate_rows(x, y, sample_weight):
 # Parameters and optimizers
 
 
-# Randomness: every draw comes from the one key made from random_state,
-# through fold_in with a stream number and an index. The programs that draw
-# have fixed shapes, so they compile once per process, whatever the network.
+# Randomness: every draw comes from the one seed made from random_state,
+# through a NumPy SeedSequence whose spawn key names the stream (and, for
+# shuffling, the epoch). Drawing on the host compiles nothing, where each
+# JAX random program would cost a compilation on a process's first fit.
 
 _INIT_STREAM, _SHUFFLE_STREAM, _SPLIT_STREAM = 0, 1, 2
-_NORMALS_PER_DRAW = 1 << 16
 
 
-@functools.partial(jax.jit, compiler_options=_SMALL_WORK_OPTIONS)
-def _standard_normals(key, index):
-    key = jax.random.fold_in(jax.random.fold_in(key, _INIT_STREAM), index)
-    return jax.random.normal(key, (_NORMALS_PER_DRAW,), jnp.float32)
+def _stream(seed, *spawn_key):
+    return np.random.SeedSequence(seed, spawn_key=spawn_key)
 
 
-_WORDS_PER_DRAW = 64
-
-
-@functools.partial(jax.jit, compiler_options=_SMALL_WORK_OPTIONS)
-def _words(key, stream, index):
-    key = jax.random.fold_in(jax.random.fold_in(key, stream), index)
-    return jax.random.bits(key, (_WORDS_PER_DRAW, 2), jnp.uint32)
-
-
-def new_params(key, layer_sizes):
+def new_params(seed, layer_sizes):
     """Fresh parameters for ``layer_sizes`` (input, hidden..., output).
 
     They are NumPy arrays on the host; the first compiled step takes them to
-    the device.
+    the device. All the memory is taken at once, so that a network too
+    large fails before any work.
     """
-    needed = n_weights(layer_sizes)
-    draws = -(-needed // _NORMALS_PER_DRAW)
-    # All the memory up front, so that a network too large fails at once
-    normals = np.empty(draws * _NORMALS_PER_DRAW, np.float32)
-    for i in range(draws):
-        chunk = slice(i * _NORMALS_PER_DRAW, (i + 1) * _NORMALS_PER_DRAW)
-        normals[chunk] = _standard_normals(key, i)
+    rng = np.random.Generator(np.random.PCG64(_stream(seed, _INIT_STREAM)))
+    normals = rng.standard_normal(n_weights(layer_sizes), dtype=np.float32)
     return init_params(normals, tuple(layer_sizes))
 
 
 class ShuffleWords:
-    """The two random 32-bit words seeding each epoch's shuffle.
+    """The two random 32-bit words seeding each epoch's shuffle."""
 
-    They are drawn 64 epochs at a time and kept on the host, so that an
-    epoch costs no extra call to the device.
-    """
-
-    def __init__(self, key):
-        self._key = key
-        self._block = (None, None)
+    def __init__(self, seed):
+        self._seed = seed
 
     def __getitem__(self, epoch):
-        index, offset = divmod(epoch, _WORDS_PER_DRAW)
-        if self._block[0] != index:
-            self._block = (index, np.asarray(_words(self._key, _SHUFFLE_STREAM, index)))
-        return self._block[1][offset]
+        return _stream(self._seed, _SHUFFLE_STREAM, epoch).generate_state(2)
 
 
-def split_seed(key):
+def split_seed(seed):
     """A seed for the validation split, as an int."""
-    return int(np.asarray(_words(key, _SPLIT_STREAM, 0))[0, 0] >> 1)
+    return int(_stream(seed, _SPLIT_STREAM).generate_state(1)[0] >> 1)
 
 
 def hyperparams(solver, learning_rate, momentum, beta_1, beta_2, epsilon):

@@ -117,9 +117,7 @@ def test_early_stopping_holds_out_a_stratified_fraction(iris):
     clf._set_classes(y, None, True, False)
     clf._target_type = "multiclass"
     targets = clf._encode(y)
-    train, val = clf._validation_split(
-        X, targets, np.ones(len(y)), None, _training.jax.random.key(0)
-    )
+    train, val = clf._validation_split(X, targets, np.ones(len(y)), None, 0)
     assert val[0].shape[0] == 30
     np.testing.assert_array_equal(val[1].sum(axis=0), [10, 10, 10])
     assert train[0].shape[0] == 120
@@ -192,7 +190,8 @@ def test_validation_set_goes_through_a_pipeline(iris):
     pipe = Pipeline(
         [
             ("scale", StandardScaler()),
-            ("mlp", _small(early_stopping=True, max_iter=300)),
+            # One full batch per epoch learns slowly at the default rate
+            ("mlp", _small(early_stopping=True, max_iter=300, learning_rate_init=0.05)),
         ],
         transform_input=["X_val"],
     )

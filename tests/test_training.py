@@ -31,7 +31,7 @@ def _epoch(params, x, y, *, batch_size, full_batch=False, shuffle=False, key=Non
     hyper = _training.hyperparams("sgd", 0.1, 0.9, 0.9, 0.999, 1e-8)
     data = _training.place_training_data(x, y, np.ones(len(x), np.float32))
     opt_state = _training.optimizer_init("sgd", params)
-    words = _training.ShuffleWords(jax.random.key(0) if key is None else key)[0]
+    words = _training.ShuffleWords(0 if key is None else key)[0]
     return _training.run_epoch(
         params, opt_state, data, words, np.float32(0.01), hyper, config
     )
@@ -59,7 +59,7 @@ def _reference_epoch(params, x, y, batch_size):
 )
 def test_epoch_matches_step_by_step_reference(n_samples, batch_size):
     x, y = _data(n_samples)
-    params = _training.new_params(jax.random.key(0), (6, 5, 3))
+    params = _training.new_params(0, (6, 5, 3))
     got, _, loss, finite = _epoch(params, x, y, batch_size=batch_size)
     want, want_loss = _reference_epoch(params, x, y, batch_size)
     assert bool(finite)
@@ -71,7 +71,7 @@ def test_epoch_matches_step_by_step_reference(n_samples, batch_size):
 def test_full_batch_epoch_sums_blocks_exactly():
     # More rows than one block, so the gradient is summed over three blocks
     x, y = _data(9000, n_features=4)
-    params = _training.new_params(jax.random.key(1), (4, 3))
+    params = _training.new_params(1, (4, 3))
     got, _, loss, _ = _epoch(params, x, y, batch_size=0, full_batch=True)
     want, want_loss = _reference_epoch(params, x, y, batch_size=len(x))
     assert float(loss) == pytest.approx(want_loss, rel=1e-5)
@@ -81,14 +81,14 @@ def test_full_batch_epoch_sums_blocks_exactly():
 
 def test_epoch_order_shuffles_every_real_row_once():
     n_rows, n = 512, 300
-    words = _training.ShuffleWords(jax.random.key(3))[0]
+    words = _training.ShuffleWords(3)[0]
     order = np.asarray(_training._epoch_order(words, n_rows, jnp.int32(n), True))
     assert sorted(order[:n]) == list(range(n))
     assert not np.array_equal(order[:n], np.arange(n))
     again = _training._epoch_order(words, n_rows, jnp.int32(n), True)
     np.testing.assert_array_equal(order, again)
     other = _training._epoch_order(
-        _training.ShuffleWords(jax.random.key(3))[1], n_rows, jnp.int32(n), True
+        _training.ShuffleWords(3)[1], n_rows, jnp.int32(n), True
     )
     assert not np.array_equal(order[:n], np.asarray(other)[:n])
 
@@ -96,7 +96,7 @@ def test_epoch_order_shuffles_every_real_row_once():
 def test_shuffles_look_uniform():
     """Where row 0 lands over many epochs: spread like a uniform draw."""
     n = 50
-    words = _training.ShuffleWords(jax.random.key(0))
+    words = _training.ShuffleWords(0)
     landing = []
     for epoch in range(2000):
         order = _training._epoch_order_jit(words[epoch], 256, jnp.int32(n), True)
@@ -110,7 +110,7 @@ def test_shuffles_look_uniform():
 @pytest.mark.parametrize("full_batch", [False, True], ids=["minibatch", "full"])
 def test_padding_rows_never_reach_the_result(full_batch):
     x, y = _data(250)
-    params = _training.new_params(jax.random.key(0), (6, 5, 3))
+    params = _training.new_params(0, (6, 5, 3))
     config = _training.EpochConfig(
         "tanh", "softmax", "adam", True, 0 if full_batch else 64, full_batch, True
     )
@@ -125,7 +125,7 @@ def test_padding_rows_never_reach_the_result(full_batch):
         if full_batch
         else data.sample_weight.at[250:].set(5.0),
     )
-    words = _training.ShuffleWords(jax.random.key(7))[0]
+    words = _training.ShuffleWords(7)[0]
     clean = _training.run_epoch(
         params, opt_state, data, words, np.float32(0.01), hyper, config
     )
@@ -146,7 +146,7 @@ def test_bucket_rows(n):
 
 def test_chunked_prediction_matches_forward_and_ignores_neighbours():
     x, _ = _data(1000, n_features=6)
-    params = _training.new_params(jax.random.key(0), (6, 16, 3))
+    params = _training.new_params(0, (6, 16, 3))
     logits = _training.predict_logits(params, x, "relu", chunk_rows=256)
     np.testing.assert_allclose(logits, forward(params, x, "relu"), rtol=1e-5)
     # Any subset gives bit-identical rows: the chunk shape never changes

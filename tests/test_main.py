@@ -751,10 +751,26 @@ def test_defaults_are_the_estimators():
     # Every parameter but the two that make no sense for one run
     assert set(_ESTIMATOR_OPTIONS) == set(defaults) - {"verbose", "warm_start"}
     for name in _ESTIMATOR_OPTIONS:
-        if name != "random_state":
+        if name not in ("random_state", "early_stopping"):
             assert getattr(args, name) == defaults[name], name
     assert args.random_state == 0
+    assert args.early_stopping is None  # on, where the data allow it
     assert args.progress == "auto"
+
+
+def test_early_stopping_is_on_unless_the_data_are_too_few(tmp_path, no_figures):
+    code, stdout, _ = run_main([*FAST, "--out", str(tmp_path)])
+    assert code == 0
+    assert "Best validation score" in stdout
+
+    # 40 samples of 10 classes: a tenth held out cannot hold every class
+    code, stdout, _ = run_main([*FAST, "--max-samples", "40", "--out", str(tmp_path)])
+    assert code == 0
+    assert "validation" not in stdout.lower()
+
+    code, stdout, _ = run_main([*FAST, "--no-early-stopping", "--out", str(tmp_path)])
+    assert code == 0
+    assert "validation" not in stdout.lower()
 
 
 def test_options_reach_the_estimator(tmp_path, monkeypatch):

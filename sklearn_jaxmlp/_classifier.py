@@ -1,5 +1,7 @@
 """JaxMLPClassifier: the scikit-learn estimator around the compiled core."""
 
+import contextlib
+import copy
 import math
 import time
 import warnings
@@ -19,7 +21,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from sklearn_jaxmlp import _training
+from sklearn_jaxmlp import _devices, _training
 from sklearn_jaxmlp._network import LEAKY_RELU_SLOPE
 from sklearn_jaxmlp._sklearn_compat import (
     Interval,
@@ -162,6 +164,27 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``n_samples / (n_classes * np.bincount(y))``. Not available for
         multilabel targets, nor "balanced" for ``partial_fit``.
 
+    device : None, str or jax.Device, default=None
+        Where training and prediction run: None for JAX's default device;
+        a platform name (``"cpu"``, ``"gpu"``, ``"tpu"``) for its first
+        device, or with an index among this process's devices of that
+        platform (``"gpu:1"``); or a ``jax.Device``. A string is the
+        portable choice: pickling stores a ``jax.Device`` as the string
+        naming it, and a loaded model whose device the machine lacks
+        raises an error until ``set_params(device=None)``.
+
+    data_parallel : bool or int, default=False
+        Train one model on several devices of the platform of ``device``:
+        True for all of them, an int for that many (1 is the same as
+        False). Parameters and optimizer state are copied to every device
+        and each minibatch is split between them, its gradient sums added
+        across devices before each update, so the model is the one a
+        single device trains, up to float32 rounding. Each device holds a
+        copy of the training set for minibatches, a block of its rows for
+        full-batch training and L-BFGS. Sparse ``X`` must be small enough
+        to go to the devices dense (64 MiB). Prediction runs on one
+        device, whatever this value.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -250,6 +273,13 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     predicting on any number of rows. Sparse input stays on the host and is
     made dense one minibatch at a time.
 
+    With ``data_parallel``, the devices of the mesh run one compiled
+    epoch together; the sums of each minibatch are added across devices
+    before every update (by ``jax.lax.psum``), so the result differs from a
+    single device's only by the order of float32 additions. On devices that
+    share a CPU's cores this is slower than one device: it pays off when
+    the devices are separate accelerators and the batches are large.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -299,6 +329,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "device": [None, str, jax.Device],
+        "data_parallel": ["boolean", Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -328,6 +360,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         n_iter_no_change=10,
         max_fun=15000,
         class_weight=None,
+        device=None,
+        data_parallel=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -353,6 +387,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.class_weight = class_weight
+        self.device = device
+        self.data_parallel = data_parallel
 
     @with_callbacks
     def fit(
@@ -503,6 +539,25 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
+    def __sklearn_clone__(self):
+        # A jax.Device can be neither copied nor pickled; it stands for the
+        # same hardware in every estimator of the process, so clones share it
+        if not isinstance(getattr(self, "device", None), jax.Device):
+            return super().__sklearn_clone__()
+        stand_in = copy.copy(self)
+        stand_in.device = None
+        clone = stand_in.__sklearn_clone__()
+        clone.device = self.device
+        return clone
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        device = state.get("device")
+        if isinstance(device, jax.Device):
+            # The same device by name ("gpu:1"), which needs no JAX to load
+            state = dict(state, device=_devices.portable_name(device))
+        return state
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -525,18 +580,21 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             caller_name=type(self).__name__,
         )
         self._check_float32_parameters()
+        devices = _devices.training_devices(self.device, self.data_parallel)
         before = self.__dict__.copy()
         start = time.perf_counter()
         try:
-            return self._fit(
-                X,
-                y,
-                sample_weight,
-                incremental=incremental,
-                classes=classes,
-                validation=validation,
-                start=start,
-            )
+            with _default_device(devices[0]):
+                return self._fit(
+                    X,
+                    y,
+                    sample_weight,
+                    incremental=incremental,
+                    classes=classes,
+                    validation=validation,
+                    start=start,
+                    mesh=_devices.data_mesh(devices),
+                )
         except (jax.errors.JaxRuntimeError, MemoryError) as error:
             self._restore(before)
             if not isinstance(error, MemoryError) and (
@@ -585,7 +643,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                     f"precision JaxMLPClassifier trains in; it must stay {expected}."
                 )
 
-    def _fit(self, X, y, sample_weight, *, incremental, classes, validation, start):
+    def _fit(
+        self, X, y, sample_weight, *, incremental, classes, validation, start, mesh
+    ):
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         first_pass = not self.__sklearn_is_fitted__() or not (
             self.warm_start or incremental
@@ -636,10 +696,10 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
 
         if self.solver == "lbfgs":
-            params = self._fit_lbfgs(params, train, layer_sizes, context, start)
+            params = self._fit_lbfgs(params, train, layer_sizes, context, start, mesh)
         else:
             params = self._fit_stochastic(
-                params, train, val, key, incremental, context, start
+                params, train, val, key, incremental, context, start, mesh
             )
 
         self.coefs_, self.intercepts_ = _training.params_to_numpy(params)
@@ -860,7 +920,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     # Stochastic solvers
 
-    def _fit_stochastic(self, params, train, val, key, incremental, context, start):
+    def _fit_stochastic(
+        self, params, train, val, key, incremental, context, start, mesh
+    ):
         x, y, w = train
         n_samples = x.shape[0]
         hook_data = dict(
@@ -888,8 +950,10 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         alpha = np.float32(self.alpha)
         if full_batch:
             x, y, w = _training.merge_duplicate_rows(_csr(x), y, w)
-        data = _training.place(x, y, w)
-        val_data = None if val is None else _training.place(*val)
+        data = _training.place(x, y, w, mesh, split_rows=full_batch)
+        val_data = None if val is None else _training.place(*val, mesh)
+        if mesh is not None:
+            params, opt_state = _training.replicate((params, opt_state), mesh)
         if val is not None and self.validation_scores_ is None:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
@@ -905,7 +969,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 words = shuffle_words[epoch]
                 if isinstance(data, _training.TrainData):
                     result = _training.run_epoch(
-                        params, opt_state, data, words, alpha, hyper, config
+                        params, opt_state, data, words, alpha, hyper, config, mesh
                     )
                 else:
                     result = _training.run_sparse_epoch(
@@ -1068,9 +1132,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     # L-BFGS
 
-    def _fit_lbfgs(self, params, train, layer_sizes, context, start):
+    def _fit_lbfgs(self, params, train, layer_sizes, context, start, mesh):
         x, y, w = _training.merge_duplicate_rows(_csr(train[0]), *train[1:])
-        data = _training.place(x, y, w)
+        data = _training.place(x, y, w, mesh, split_rows=True)
         config = _training.EpochConfig(
             activation=self.activation,
             out_activation=self.out_activation_,
@@ -1084,7 +1148,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         layer_sizes = tuple(layer_sizes)
 
         def fun(flat):
-            return _training.objective(flat, data, alpha, layer_sizes, config)
+            return _training.objective(flat, data, alpha, layer_sizes, config, mesh)
 
         accepted = {"x": _training.flatten(jax.device_get(params)), "losses": []}
 
@@ -1184,12 +1248,13 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         )
         if sp.issparse(X):
             X = X.tocsr()
-        params = _training.params_to_device(self.coefs_, self.intercepts_)
         layer_sizes = [w.shape[0] for w in self.coefs_] + [self.n_outputs_]
         chunk_rows = _training.chunk_rows_for(layer_sizes)
-        logits = _training.predict_logits(
-            params, X, self.activation, chunk_rows
-        ).astype(np.float64)
+        # Models pickled before the parameter existed have no device
+        with _default_device(_devices.resolve_device(getattr(self, "device", None))):
+            params = _training.params_to_device(self.coefs_, self.intercepts_)
+            logits = _training.predict_logits(params, X, self.activation, chunk_rows)
+        logits = logits.astype(np.float64)
 
         # Rows that overflowed float32 are recomputed in float64
         overflow = ~np.isfinite(logits).all(axis=1)
@@ -1257,6 +1322,11 @@ _NUMPY_ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0),
     "tanh": np.tanh,
 }
+
+
+def _default_device(device):
+    """Run JAX's work on ``device``; None leaves JAX's default alone."""
+    return contextlib.nullcontext() if device is None else jax.default_device(device)
 
 
 def _reconstruction(params):

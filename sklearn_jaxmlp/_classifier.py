@@ -185,6 +185,12 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         to go to the devices dense (64 MiB). Prediction runs on one
         device, whatever this value.
 
+        With several JAX processes (after ``jax.distributed.initialize``),
+        True trains one model on the devices of every process: each
+        process calls ``fit`` with its own rows, and the model is the one
+        a single process would fit on the rows of all, concatenated in
+        process order. ``device`` must then be None or a platform name.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -279,6 +285,14 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     single device's only by the order of float32 additions. On devices that
     share a CPU's cores this is slower than one device: it pays off when
     the devices are separate accelerators and the batches are large.
+
+    Across JAX processes, ``fit`` first gathers every process's rows (and
+    validation set) into each process, so that labels, class weights,
+    duplicate merging, the validation split and the shuffles are the same
+    everywhere; every process therefore needs the memory of the whole
+    training set, and every process must call ``fit`` alike, with an int
+    ``random_state`` (None is replaced by process 0's draw). Prediction
+    stays local to each process.
 
     Examples
     --------
@@ -584,7 +598,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         before = self.__dict__.copy()
         start = time.perf_counter()
         try:
-            with _default_device(devices[0]):
+            with _default_device(_devices.home_device(devices)):
                 return self._fit(
                     X,
                     y,
@@ -668,14 +682,21 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        together = _devices.spans_processes(mesh)
+        if together:
+            # One model for several processes: each passed its own rows
+            sample_weight = check_sample_weight(sample_weight, X)
+            X, y, sample_weight = _devices.gather_rows(X, y, sample_weight)
         _check_float32_range(X)
         self._set_classes(y, classes, first_pass, incremental)
         targets = self._encode(y)
         sample_weight = check_sample_weight(sample_weight, X)
         sample_weight = sample_weight * self._class_weights(y, incremental)
 
-        key = _key_from(self.random_state)
-        train, val = self._validation_split(X, targets, sample_weight, validation, key)
+        key = _key_from(self.random_state, agree=together)
+        train, val = self._validation_split(
+            X, targets, sample_weight, validation, key, gather=together
+        )
 
         layer_sizes = (X.shape[1], *hidden, targets.shape[1])
         if first_pass:
@@ -838,7 +859,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 )
         return compute_sample_weight(self.class_weight, y)
 
-    def _validation_split(self, X, targets, sample_weight, validation, key):
+    def _validation_split(
+        self, X, targets, sample_weight, validation, key, gather=False
+    ):
         """``(train, val)`` as ``(x, y, w)`` triples; ``val`` may be None."""
         X_val, y_val, w_val = validation if validation is not None else (None,) * 3
         given = X_val is not None or y_val is not None
@@ -869,6 +892,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 y_val = column_or_1d(y_val, warn=True)
             _check_float32_range(X_val)
             w_val = check_sample_weight(w_val, X_val)
+            if gather:
+                X_val, y_val, w_val = _devices.gather_rows(X_val, y_val, w_val)
             return (X, targets, sample_weight), (X_val, self._encode(y_val), w_val)
 
         if not (self.early_stopping and self.solver in _STOCHASTIC_SOLVERS):
@@ -975,7 +1000,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                     result = _training.run_sparse_epoch(
                         params, opt_state, *data, words, alpha, hyper, config
                     )
-                loss, finite = jax.device_get(result[2:])
+                loss, finite = _training.to_host(result[2:])
                 if not finite:
                     raise ValueError(
                         f"Training diverged at epoch {self.n_iter_ + 1}: the loss "
@@ -1034,11 +1059,11 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
 
         # Fitted state as plain NumPy: nothing compiled or on a device stays
-        self._optimizer_state = jax.tree.map(np.asarray, opt_state)
+        self._optimizer_state = _training.to_host(opt_state)
         self._learning_rate = learning_rate
         if val is not None and best is not None:
             params = best
-            self._best_params = jax.tree.map(np.asarray, best)
+            self._best_params = _training.to_host(best)
         return params
 
     def _hyperparams(self, learning_rate):
@@ -1150,7 +1175,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         def fun(flat):
             return _training.objective(flat, data, alpha, layer_sizes, config, mesh)
 
-        accepted = {"x": _training.flatten(jax.device_get(params)), "losses": []}
+        accepted = {"x": _training.flatten(_training.to_host(params)), "losses": []}
 
         def on_iteration(intermediate_result):
             accepted["x"] = intermediate_result.x
@@ -1386,10 +1411,15 @@ def _check_float32_range(X):
         )
 
 
-def _key_from(random_state):
-    """One JAX key from ``random_state``, leaving NumPy's global state alone."""
+def _key_from(random_state, agree=False):
+    """One JAX key from ``random_state``, leaving NumPy's global state alone.
+
+    With ``agree``, every JAX process gets the key of process 0.
+    """
     if random_state is None:
         seed = np.random.SeedSequence().generate_state(1)[0]
+        if agree:
+            seed = _devices.agreed_seed(seed)
     elif isinstance(random_state, Integral):
         seed = random_state
     else:

@@ -6,7 +6,11 @@ parameter value stays a plain description (None, a string, a number) that
 pickles and clones.
 """
 
+import pickle
+
 import jax
+import numpy as np
+import scipy.sparse as sp
 
 MESH_AXIS = "batch"
 
@@ -52,7 +56,8 @@ def training_devices(device, data_parallel):
     One device (or None, for JAX's default) unless ``data_parallel`` asks
     for more: True takes every device of the platform, an int that many.
     With several JAX processes (``jax.distributed``), the devices of every
-    process take part.
+    process take part, in JAX's order, and ``data_parallel`` must ask for
+    them all.
     """
     first = resolve_device(device)
     if isinstance(data_parallel, bool):
@@ -64,6 +69,8 @@ def training_devices(device, data_parallel):
 
     platform = first.platform if first is not None else jax.default_backend()
     available = jax.devices(platform)
+    if jax.process_count() > 1:
+        return _devices_of_every_process(device, data_parallel, available)
     if first is not None:
         available = [first] + [d for d in available if d != first]
     if wanted is None:
@@ -92,3 +99,83 @@ def data_mesh(devices):
         axis_types=(jax.sharding.AxisType.Explicit,),
         devices=devices,
     )
+
+
+def _devices_of_every_process(device, data_parallel, available):
+    """Every process's devices, for one fit spread over the processes."""
+    if not (device is None or (isinstance(device, str) and ":" not in device)):
+        raise ValueError(
+            f"device={device!r} names one device of this process; with "
+            f"{jax.process_count()} JAX processes training together, every "
+            "process must name the same devices: pass None or a platform name "
+            "such as 'gpu'."
+        )
+    if data_parallel is not True and data_parallel != len(available):
+        raise ValueError(
+            f"data_parallel={data_parallel!r}: with {jax.process_count()} JAX "
+            f"processes, a fit runs on the devices of all of them, "
+            f"{len(available)} here. Pass True (or False, for one model per "
+            "process)."
+        )
+    return available
+
+
+def home_device(devices):
+    """The first of ``devices`` that this process can use (None: the default)."""
+    for device in devices:
+        if device is None or device.process_index == jax.process_index():
+            return device
+    return None
+
+
+def spans_processes(mesh):
+    """Whether ``mesh`` holds devices of other processes than this one."""
+    return mesh is not None and any(
+        d.process_index != jax.process_index() for d in mesh.devices.flat
+    )
+
+
+def _allgather_objects(value):
+    """``value`` of every process, in process order, as a list."""
+    from jax.experimental import multihost_utils
+
+    payload = np.frombuffer(pickle.dumps(value), np.uint8)
+    sizes = multihost_utils.process_allgather(np.array([payload.size], np.int32))
+    padded = np.zeros(int(sizes.max()), np.uint8)
+    padded[: payload.size] = payload
+    gathered = multihost_utils.process_allgather(padded)
+    return [
+        pickle.loads(gathered[p, : int(sizes[p, 0])].tobytes())
+        for p in range(jax.process_count())
+    ]
+
+
+def gather_rows(*arrays):
+    """Every process's rows of each array, concatenated in process order.
+
+    Each process then holds the whole training set, as one process given
+    all the rows would. ``None`` stays None only if it is None everywhere.
+    """
+    parts = _allgather_objects(arrays)
+    gathered = []
+    for pieces in zip(*parts, strict=True):
+        if all(piece is None for piece in pieces):
+            gathered.append(None)
+        elif any(piece is None for piece in pieces):
+            raise ValueError(
+                "Some JAX processes passed sample weights (or a validation set) "
+                "and others did not; every process must pass the same kinds "
+                "of arguments to fit."
+            )
+        elif sp.issparse(pieces[0]):
+            gathered.append(sp.vstack(pieces, format="csr"))
+        else:
+            gathered.append(np.concatenate(pieces))
+    return gathered
+
+
+def agreed_seed(seed):
+    """Process 0's ``seed``, so that every process draws the same numbers."""
+    from jax.experimental import multihost_utils
+
+    return int(multihost_utils.broadcast_one_to_all(np.uint32(seed)))

@@ -738,6 +738,7 @@ def objective(flat, data, alpha, layer_sizes, config, mesh=None):
         params = unflatten(jnp.asarray(flat32), layer_sizes)
         loss, grads = _sparse_loss_and_grads(params, *data, alpha, config)
         grad = flatten(jax.device_get(grads))
+    loss, grad = to_host((loss, grad))
     return float(loss), np.asarray(grad, np.float64)
 
 
@@ -779,8 +780,10 @@ def evaluate(params, data, config):
     counts a row as right only when all its labels are.
     """
     if isinstance(data, TrainData):
-        loss_sum, correct_sum = _dense_evaluation_sums(params, data, config)
-        total = float(jnp.sum(data.sample_weight))
+        loss_sum, correct_sum, total = to_host(
+            (*_dense_evaluation_sums(params, data, config), jnp.sum(data.sample_weight))
+        )
+        total = float(total)
     else:
         x, y, w = data
         loss_sum = correct_sum = 0.0
@@ -852,6 +855,22 @@ def params_to_device(coefs, intercepts):
 
 def params_to_numpy(params):
     """Fitted weights as lists of writeable NumPy arrays."""
+    params = to_host(params)
     coefs = [np.array(w) for w, _ in params]
     intercepts = [np.array(b) for _, b in params]
     return coefs, intercepts
+
+
+def to_host(tree):
+    """The arrays of ``tree`` as NumPy arrays.
+
+    An array replicated over the devices of several processes is read from
+    this process's own copy.
+    """
+
+    def get(a):
+        if isinstance(a, jax.Array) and not a.is_fully_addressable:
+            a = a.addressable_data(0)
+        return np.asarray(a)
+
+    return jax.tree.map(get, tree)

@@ -3,16 +3,21 @@
 JAX fixes its devices when it starts, so the checks that need two devices
 run tests/_two_devices.py in a process of its own, with JAX_NUM_CPU_DEVICES=2
 (and JAX_PLATFORMS=cpu, so that they run alike on a machine with a GPU).
+The checks of one fit over two JAX processes start two of
+tests/_two_processes.py, which meet on 127.0.0.1.
 """
 
 import json
 import os
 import pickle
+import socket
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 
+import _two_devices
+import _two_processes
 import jax
 import numpy as np
 import pytest
@@ -23,13 +28,6 @@ import sklearn_jaxmlp
 from sklearn_jaxmlp import JaxMLPClassifier
 
 _TESTS = Path(__file__).parent
-_CASES = [
-    "sgd-batches-of-63",
-    "adam-last-batch-of-1",
-    "full-batch-sgd",
-    "lbfgs",
-    "adam-early-stopping",
-]
 
 # The largest difference in predict_proba between a fit on one device and
 # on two, measured after 10 epochs (iterations) on 301 digits: 3e-8 for
@@ -59,7 +57,7 @@ def two_devices(tmp_path_factory):
     return out, json.loads(out.read_text())
 
 
-@pytest.mark.parametrize("case", _CASES)
+@pytest.mark.parametrize("case", list(_two_devices.CASES))
 def test_data_parallel_fit_matches_one_device(two_devices, case):
     _, results = two_devices
     assert results["n_devices"] == 2
@@ -205,4 +203,70 @@ def test_device_by_platform_name_trains_there():
     # The same on a CPU machine; a GPU's float32 arithmetic differs a little
     np.testing.assert_allclose(
         on_cpu.predict_proba(X), default.predict_proba(X), atol=1e-5
+    )
+
+
+# Two JAX processes
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory):
+    """What each of two processes of tests/_two_processes.py predicted."""
+    folder = tmp_path_factory.mktemp("two_processes")
+    port = str(_free_port())
+    env = _env(JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES="1")
+    script = str(_TESTS / "_two_processes.py")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, script, str(i), port, str(folder / f"{i}.npz")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    try:
+        for process in processes:
+            output, _ = process.communicate(timeout=600)
+            assert process.returncode == 0, output[-4000:]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return [dict(np.load(folder / f"{i}.npz")) for i in range(2)]
+
+
+def test_processes_end_with_the_same_model(two_processes):
+    first, second = two_processes
+    assert first.keys() == second.keys()
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+
+
+@pytest.mark.parametrize("case", list(_two_processes.CASES))
+def test_two_process_fit_matches_one_process_on_all_rows(two_processes, case):
+    X, y = load_digits(return_X_y=True)
+    X, y = X[: _two_processes.N_ROWS] / 16, y[: _two_processes.N_ROWS]
+    params = dict(**_two_processes.COMMON, **_two_processes.CASES[case])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        clf = JaxMLPClassifier(**params, random_state=0).fit(X, y)
+    got = two_processes[0]
+    assert got[f"{case}-n_iter"] == clf.n_iter_
+    atol = _PROBA_ATOL.get(case, _PROBA_ATOL_DEFAULT)
+    np.testing.assert_allclose(got[case], clf.predict_proba(X), rtol=0, atol=atol)
+
+
+def test_processes_refuse_a_partial_mesh(two_processes):
+    message = str(two_processes[0]["error"])
+    assert message.startswith(
+        "data_parallel=3: with 2 JAX processes, a fit runs on the devices of all"
     )

@@ -2,8 +2,9 @@
 
 The estimator's ``device`` and ``data_parallel`` parameters are resolved
 here into JAX devices, at the start of each fit and prediction, so that a
-parameter value stays a plain description (None, a string, a number) that
-pickles and clones.
+parameter value can stay a plain description (None, a string, a number)
+that pickles and clones. With several JAX processes, the mesh spans all of
+them and each process's rows are gathered into every process.
 """
 
 import pickle
@@ -156,6 +157,9 @@ def gather_rows(*arrays):
     Each process then holds the whole training set, as one process given
     all the rows would. ``None`` stays None only if it is None everywhere.
     """
+    # TODO(issue 5): keep each process's rows on its own devices, for data
+    # larger than one host; the batches would then differ from one process's
+    # fit on all the rows.
     parts = _allgather_objects(arrays)
     gathered = []
     for pieces in zip(*parts, strict=True):

@@ -14,7 +14,10 @@ shared by every estimator in the process. Shapes are kept few on purpose:
 Hyperparameters are passed as float32 scalars for the same reason.
 
 Dense data live on the device for the whole fit and an epoch is a single
-compiled call. Sparse data stay on the host: each minibatch (or block of a
+compiled call. Across the devices of a mesh (``data_parallel``), the same
+epoch runs under ``jax.shard_map``: parameters replicated, each minibatch
+split between the devices, the gradient sums added with ``psum`` before
+each update. Sparse data stay on the host: each minibatch (or block of a
 full batch) is made dense on its own and sent to a compiled step, so memory
 follows ``batch_size * n_features`` and the whole matrix is never densified.
 """
@@ -166,7 +169,15 @@ def _padded_rows(x, y, sample_weight, n_rows=None):
 
 def replicate(tree, mesh):
     """A copy of every array of ``tree`` on each device of ``mesh``."""
-    sharding = NamedSharding(mesh, P())
+    return _put(tree, NamedSharding(mesh, P()))
+
+
+def _put(tree, sharding):
+    """Host arrays laid out on devices by ``sharding``.
+
+    Each process places only the pieces its own devices hold, so this
+    works the same when the mesh spans several processes.
+    """
 
     def put(a):
         a = np.asarray(a)
@@ -200,13 +211,7 @@ def _place_row_blocks(x, y, sample_weight, mesh):
         sample_weight=np.concatenate([b.sample_weight for b in blocks]),
         n_samples=np.array([b.n_samples for b in blocks], np.int32),
     )
-    sharding = NamedSharding(mesh, P(MESH_AXIS))
-    return jax.tree.map(
-        lambda a: jax.make_array_from_callback(
-            a.shape, sharding, lambda index: a[index]
-        ),
-        host,
-    )
+    return _put(host, NamedSharding(mesh, P(MESH_AXIS)))
 
 
 def merge_duplicate_rows(x, y, sample_weight):

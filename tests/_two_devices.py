@@ -19,14 +19,17 @@ from sklearn.datasets import load_digits
 
 from sklearn_jaxmlp import JaxMLPClassifier
 
-# 301 rows: batches of 63 leave a last batch of 49, batches of 50 one of 1;
-# a full batch splits into blocks of 151 and 150 rows
+# 301 rows: batches of 50 leave a last batch of 1; early stopping keeps 270
+# rows for training, whose batches of 53 (27 rows on each device, one of
+# them padding) leave a last batch of 5; a full batch splits into blocks of
+# 151 and 150 rows
 CASES = {
-    "sgd-batches-of-63": dict(solver="sgd", batch_size=63),
+    "sgd-early-stopping-batches-of-53": dict(
+        solver="sgd", batch_size=53, early_stopping=True
+    ),
     "adam-last-batch-of-1": dict(solver="adam", batch_size=50),
     "full-batch-sgd": dict(solver="sgd", batch_size=301, learning_rate_init=0.1),
     "lbfgs": dict(solver="lbfgs"),
-    "adam-early-stopping": dict(early_stopping=True, tol=0),
 }
 COMMON = dict(hidden_layer_sizes=(16,), max_iter=10, random_state=0)
 PICKLED = "adam-last-batch-of-1"

@@ -17,9 +17,10 @@ from sklearn_jaxmlp import JaxMLPClassifier
 
 # The rows of the two processes make the 301 rows of tests/_two_devices.py
 N_ROWS, SPLIT = 301, 151
+# Minibatches (data copied to each device) and L-BFGS (rows split between
+# them); tests/_two_devices.py covers the other settings on one process
 CASES = {
     "adam-shuffled-batches-of-50": dict(solver="adam", batch_size=50),
-    "full-batch-sgd": dict(solver="sgd", batch_size=301, learning_rate_init=0.1),
     "lbfgs": dict(solver="lbfgs"),
 }
 COMMON = dict(hidden_layer_sizes=(16,), max_iter=10)

@@ -36,6 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_jaxmlp import _report
 from sklearn_jaxmlp._classifier import JaxMLPClassifier
+from sklearn_jaxmlp._devices import training_devices
 from sklearn_jaxmlp._sklearn_compat import validate_parameter_constraints
 from sklearn_jaxmlp.datasets import load_dataset
 
@@ -70,6 +71,8 @@ _ESTIMATOR_OPTIONS = (
     "class_weight",
     "shuffle",
     "random_state",
+    "device",
+    "data_parallel",
 )
 
 RICH_HINT = (
@@ -145,6 +148,18 @@ def _int_or_none(text):
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected an integer or 'none'; got {text!r}"
+        ) from None
+
+
+def _data_parallel(text):
+    """Parse ``all``, ``off`` or a number of devices."""
+    if text.lower() in ("all", "off"):
+        return text.lower() == "all"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of devices, 'all' or 'off'; got {text!r}"
         ) from None
 
 
@@ -324,6 +339,23 @@ def _build_parser():
         type=_int_or_none,
         metavar="SEED|none",
         help="seed of the weights and shuffling (default: %(default)s)",
+    )
+
+    devices = parser.add_argument_group(
+        "devices", "as JaxMLPClassifier's parameters of the same name"
+    )
+    devices.add_argument(
+        "--device",
+        metavar="NAME",
+        help="where to train and predict: cpu, gpu, tpu, or gpu:1 for a "
+        "given device (default: JAX's default device)",
+    )
+    devices.add_argument(
+        "--data-parallel",
+        type=_data_parallel,
+        metavar="N|all|off",
+        help="split each minibatch across N devices of the platform, or all "
+        "of them (default: off)",
     )
 
     output = parser.add_argument_group("output")
@@ -511,6 +543,7 @@ def _run(args):
             estimator.get_params(deep=False),
             caller_name=JaxMLPClassifier.__name__,
         )
+        training_devices(estimator.device, estimator.data_parallel)
     except ValueError as exc:
         return _fail(exc)
 

@@ -1,5 +1,7 @@
 """JaxMLPClassifier: the scikit-learn estimator around the compiled core."""
 
+import contextlib
+import copy
 import math
 import time
 import warnings
@@ -19,7 +21,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from sklearn_jaxmlp import _training
+from sklearn_jaxmlp import _devices, _training
 from sklearn_jaxmlp._network import LEAKY_RELU_SLOPE
 from sklearn_jaxmlp._sklearn_compat import (
     Interval,
@@ -162,6 +164,33 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``n_samples / (n_classes * np.bincount(y))``. Not available for
         multilabel targets, nor "balanced" for ``partial_fit``.
 
+    device : None, str or jax.Device, default=None
+        Where training and prediction run: None for JAX's default device;
+        a platform name (``"cpu"``, ``"gpu"``, ``"tpu"``) for its first
+        device, or with an index among this process's devices of that
+        platform (``"gpu:1"``); or a ``jax.Device``. A string is the
+        portable choice: pickling stores a ``jax.Device`` as the string
+        naming it, and a loaded model whose device the machine lacks
+        raises an error until ``set_params(device=None)``.
+
+    data_parallel : bool or int, default=False
+        Train one model on several devices of the platform of ``device``:
+        True for all of them, an int for that many (1 is the same as
+        False). Parameters and optimizer state are copied to every device
+        and each minibatch is split between them, its gradient sums added
+        across devices before each update, so the model is the one a
+        single device trains, up to float32 rounding. Each device holds a
+        copy of the training set for minibatches, a block of its rows for
+        full-batch training and L-BFGS. Sparse ``X`` must be small enough
+        to go to the devices dense (64 MiB). Prediction runs on one
+        device, whatever this value.
+
+        With several JAX processes (after ``jax.distributed.initialize``),
+        True trains one model on the devices of every process: each
+        process calls ``fit`` with its own rows, and the model is the one
+        a single process would fit on the rows of all, concatenated in
+        process order. ``device`` must then be None or a platform name.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -250,6 +279,21 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     predicting on any number of rows. Sparse input stays on the host and is
     made dense one minibatch at a time.
 
+    With ``data_parallel``, the devices of the mesh run one compiled
+    epoch together; the sums of each minibatch are added across devices
+    before every update (by ``jax.lax.psum``), so the result differs from a
+    single device's only by the order of float32 additions. On devices that
+    share a CPU's cores this is slower than one device: it pays off when
+    the devices are separate accelerators and the batches are large.
+
+    Across JAX processes, ``fit`` first gathers every process's rows (and
+    validation set) into each process, so that labels, class weights,
+    duplicate merging, the validation split and the shuffles are the same
+    everywhere; every process therefore needs the memory of the whole
+    training set, and every process must call ``fit`` alike, with an int
+    ``random_state`` (None is replaced by process 0's draw). Prediction
+    stays local to each process.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -299,6 +343,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "device": [None, str, jax.Device],
+        "data_parallel": ["boolean", Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -328,6 +374,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         n_iter_no_change=10,
         max_fun=15000,
         class_weight=None,
+        device=None,
+        data_parallel=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -353,6 +401,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.class_weight = class_weight
+        self.device = device
+        self.data_parallel = data_parallel
 
     @with_callbacks
     def fit(
@@ -503,6 +553,25 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
+    def __sklearn_clone__(self):
+        # A jax.Device can be neither copied nor pickled; it stands for the
+        # same hardware in every estimator of the process, so clones share it
+        if not isinstance(getattr(self, "device", None), jax.Device):
+            return super().__sklearn_clone__()
+        stand_in = copy.copy(self)
+        stand_in.device = None
+        clone = stand_in.__sklearn_clone__()
+        clone.device = self.device
+        return clone
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        device = state.get("device")
+        if isinstance(device, jax.Device):
+            # The same device by name ("gpu:1"), which needs no JAX to load
+            state = dict(state, device=_devices.portable_name(device))
+        return state
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -525,18 +594,21 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             caller_name=type(self).__name__,
         )
         self._check_float32_parameters()
+        devices = _devices.training_devices(self.device, self.data_parallel)
         before = self.__dict__.copy()
         start = time.perf_counter()
         try:
-            return self._fit(
-                X,
-                y,
-                sample_weight,
-                incremental=incremental,
-                classes=classes,
-                validation=validation,
-                start=start,
-            )
+            with _default_device(_devices.home_device(devices)):
+                return self._fit(
+                    X,
+                    y,
+                    sample_weight,
+                    incremental=incremental,
+                    classes=classes,
+                    validation=validation,
+                    start=start,
+                    mesh=_devices.data_mesh(devices),
+                )
         except (jax.errors.JaxRuntimeError, MemoryError) as error:
             self._restore(before)
             if not isinstance(error, MemoryError) and (
@@ -585,7 +657,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                     f"precision JaxMLPClassifier trains in; it must stay {expected}."
                 )
 
-    def _fit(self, X, y, sample_weight, *, incremental, classes, validation, start):
+    def _fit(
+        self, X, y, sample_weight, *, incremental, classes, validation, start, mesh
+    ):
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         first_pass = not self.__sklearn_is_fitted__() or not (
             self.warm_start or incremental
@@ -608,14 +682,21 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        together = _devices.spans_processes(mesh)
+        if together:
+            # One model for several processes: each passed its own rows
+            sample_weight = check_sample_weight(sample_weight, X)
+            X, y, sample_weight = _devices.gather_rows(X, y, sample_weight)
         _check_float32_range(X)
         self._set_classes(y, classes, first_pass, incremental)
         targets = self._encode(y)
         sample_weight = check_sample_weight(sample_weight, X)
         sample_weight = sample_weight * self._class_weights(y, incremental)
 
-        seed = _seed_from(self.random_state)
-        train, val = self._validation_split(X, targets, sample_weight, validation, seed)
+        seed = _seed_from(self.random_state, agree=together)
+        train, val = self._validation_split(
+            X, targets, sample_weight, validation, seed, gather=together
+        )
 
         layer_sizes = (X.shape[1], *hidden, targets.shape[1])
         if first_pass:
@@ -636,10 +717,10 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
 
         if self.solver == "lbfgs":
-            params = self._fit_lbfgs(params, train, layer_sizes, context, start)
+            params = self._fit_lbfgs(params, train, layer_sizes, context, start, mesh)
         else:
             params = self._fit_stochastic(
-                params, train, val, seed, incremental, context, start
+                params, train, val, seed, incremental, context, start, mesh
             )
 
         self.coefs_, self.intercepts_ = _training.params_to_numpy(params, layer_sizes)
@@ -778,7 +859,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 )
         return compute_sample_weight(self.class_weight, y)
 
-    def _validation_split(self, X, targets, sample_weight, validation, seed):
+    def _validation_split(
+        self, X, targets, sample_weight, validation, seed, gather=False
+    ):
         """``(train, val)`` as ``(x, y, w)`` triples; ``val`` may be None."""
         X_val, y_val, w_val = validation if validation is not None else (None,) * 3
         given = X_val is not None or y_val is not None
@@ -809,6 +892,8 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 y_val = column_or_1d(y_val, warn=True)
             _check_float32_range(X_val)
             w_val = check_sample_weight(w_val, X_val)
+            if gather:
+                X_val, y_val, w_val = _devices.gather_rows(X_val, y_val, w_val)
             return (X, targets, sample_weight), (X_val, self._encode(y_val), w_val)
 
         if not (self.early_stopping and self.solver in _STOCHASTIC_SOLVERS):
@@ -860,7 +945,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     # Stochastic solvers
 
-    def _fit_stochastic(self, params, train, val, seed, incremental, context, start):
+    def _fit_stochastic(
+        self, params, train, val, seed, incremental, context, start, mesh
+    ):
         x, y, w = train
         n_samples = x.shape[0]
         hook_data = dict(
@@ -891,10 +978,12 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         alpha = np.float32(self.alpha)
         if full_batch:
             x, y, w = _training.merge_duplicate_rows(_csr(x), y, w)
-        data = _training.place(*_padded(x, y, sizes), w)
+        data = _training.place(*_padded(x, y, sizes), w, mesh, split_rows=full_batch)
         val_data = None
         if val is not None:
-            val_data = _training.place(*_padded(val[0], val[1], sizes), val[2])
+            val_data = _training.place(*_padded(val[0], val[1], sizes), val[2], mesh)
+        if mesh is not None:
+            params, opt_state = _training.replicate((params, opt_state), mesh)
         if val is not None and self.validation_scores_ is None:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
@@ -910,13 +999,13 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 words = shuffle_words[epoch]
                 if isinstance(data, _training.TrainData):
                     result = _training.run_epoch(
-                        params, opt_state, data, words, alpha, hyper, config
+                        params, opt_state, data, words, alpha, hyper, config, mesh
                     )
                 else:
                     result = _training.run_sparse_epoch(
                         params, opt_state, *data, words, alpha, hyper, config
                     )
-                loss, finite = jax.device_get(result[2:])
+                loss, finite = _training.to_host(result[2:])
                 if not finite:
                     raise ValueError(
                         f"Training diverged at epoch {self.n_iter_ + 1}: the loss "
@@ -977,11 +1066,11 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
 
         # Fitted state as plain NumPy: nothing compiled or on a device stays
-        self._optimizer_state = jax.tree.map(np.asarray, opt_state)
+        self._optimizer_state = _training.to_host(opt_state)
         self._learning_rate = learning_rate
         if val is not None and best is not None:
             params = best
-            self._best_params = jax.tree.map(np.asarray, best)
+            self._best_params = _training.to_host(best)
         # Without the padding, as lbfgs returns them
         return tuple(zip(*_training.params_to_numpy(params, layer_sizes), strict=True))
 
@@ -1076,9 +1165,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     # L-BFGS
 
-    def _fit_lbfgs(self, params, train, layer_sizes, context, start):
+    def _fit_lbfgs(self, params, train, layer_sizes, context, start, mesh):
         x, y, w = _training.merge_duplicate_rows(_csr(train[0]), *train[1:])
-        data = _training.place(x, y, w)
+        data = _training.place(x, y, w, mesh, split_rows=True)
         config = _training.EpochConfig(
             activation=self.activation,
             out_activation=self.out_activation_,
@@ -1092,9 +1181,9 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         layer_sizes = tuple(layer_sizes)
 
         def fun(flat):
-            return _training.objective(flat, data, alpha, layer_sizes, config)
+            return _training.objective(flat, data, alpha, layer_sizes, config, mesh)
 
-        accepted = {"x": _training.flatten(jax.device_get(params)), "losses": []}
+        accepted = {"x": _training.flatten(_training.to_host(params)), "losses": []}
 
         def on_iteration(intermediate_result):
             accepted["x"] = intermediate_result.x
@@ -1199,9 +1288,11 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             zip(self.coefs_, self.intercepts_, strict=True), sizes
         )
         chunk_rows = _training.chunk_rows_for(sizes)
-        logits = _training.predict_logits(
-            _training.params_to_device(params), X, self.activation, chunk_rows
-        )
+        # Models pickled before the parameter existed have no device
+        with _default_device(_devices.resolve_device(getattr(self, "device", None))):
+            logits = _training.predict_logits(
+                _training.params_to_device(params), X, self.activation, chunk_rows
+            )
         logits = logits[:, : self.n_outputs_].astype(np.float64)
 
         # Rows that overflowed float32 are recomputed in float64
@@ -1272,6 +1363,11 @@ _NUMPY_ACTIVATIONS = {
 }
 
 
+def _default_device(device):
+    """Run JAX's work on ``device``; None leaves JAX's default alone."""
+    return contextlib.nullcontext() if device is None else jax.default_device(device)
+
+
 def _reconstruction(params, layer_sizes):
     """Fitted attributes of an estimator stopped at ``params``, for callbacks."""
     coefs, intercepts = _training.params_to_numpy(params, layer_sizes)
@@ -1334,10 +1430,14 @@ def _check_float32_range(X):
         )
 
 
-def _seed_from(random_state):
-    """One integer seed from ``random_state``, leaving NumPy's global state alone."""
+def _seed_from(random_state, agree=False):
+    """One integer seed from ``random_state``, leaving NumPy's global state alone.
+
+    With ``agree``, every JAX process gets the seed of process 0.
+    """
     if random_state is None:
-        return np.random.SeedSequence().entropy
+        seed = np.random.SeedSequence().generate_state(1)[0]
+        return _devices.agreed_seed(seed) if agree else int(seed)
     if isinstance(random_state, Integral):
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))

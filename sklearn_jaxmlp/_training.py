@@ -22,7 +22,10 @@ shared by every estimator in the process. Shapes are kept few on purpose:
 Hyperparameters are passed as float32 scalars for the same reason.
 
 Dense data live on the device for the whole fit and an epoch is a single
-compiled call. Sparse data stay on the host: each minibatch (or block of a
+compiled call. Across the devices of a mesh (``data_parallel``), the same
+epoch runs under ``jax.shard_map``: parameters replicated, each minibatch
+split between the devices, the gradient sums added with ``psum`` before
+each update. Sparse data stay on the host: each minibatch (or block of a
 full batch) is made dense on its own and sent to a compiled step, so memory
 follows ``batch_size * n_features`` and the whole matrix is never densified.
 """
@@ -34,7 +37,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
+from sklearn_jaxmlp._devices import MESH_AXIS
 from sklearn_jaxmlp._network import (
     forward,
     init_params,
@@ -121,22 +127,103 @@ def place_training_data(x, y, sample_weight) -> TrainData:
     )
 
 
-def place(x, y, sample_weight):
+def place(x, y, sample_weight, mesh=None, split_rows=False):
     """Training rows where the epochs will read them.
 
     Dense rows go to the device. Sparse rows stay on the host as CSR and
     are made dense a batch at a time, unless their dense form is small
     (at most 64 MiB once padded): then they go to the device dense too.
+
+    With a ``mesh``, the rows must be dense, or sparse and small. They are
+    copied to every device of the mesh, or with ``split_rows`` (for
+    full-batch training) split into one block per device.
     """
     if sp.issparse(x):
         if bucket_rows(x.shape[0]) * x.shape[1] * 4 > _SMALL_DENSE_BYTES:
+            if mesh is not None:
+                raise ValueError(
+                    "Training on several devices (data_parallel) needs dense "
+                    f"X, or sparse X whose dense form fits in "
+                    f"{_SMALL_DENSE_BYTES >> 20} MiB; X is a sparse matrix of "
+                    f"shape {x.shape}. Densify it (X.toarray()) if memory "
+                    "allows, or set data_parallel=False."
+                )
             return (
                 x.tocsr().astype(np.float32),
                 np.asarray(y, np.float32),
                 sample_weight,
             )
         x = x.toarray()
-    return place_training_data(x, y, sample_weight)
+    if mesh is None:
+        return place_training_data(x, y, sample_weight)
+    if split_rows:
+        return _place_row_blocks(x, y, sample_weight, mesh)
+    return replicate(_padded_rows(x, y, sample_weight), mesh)
+
+
+def _padded_rows(x, y, sample_weight, n_rows=None):
+    """Rows as a host :class:`TrainData`, padded with zero weight."""
+    n_samples = x.shape[0]
+    n_rows = bucket_rows(n_samples) if n_rows is None else n_rows
+
+    def padded(a):
+        out = np.zeros((n_rows,) + np.shape(a)[1:], np.float32)
+        out[:n_samples] = a
+        return out
+
+    return TrainData(
+        x=padded(x),
+        y=padded(y),
+        sample_weight=padded(sample_weight),
+        n_samples=np.int32(n_samples),
+    )
+
+
+def replicate(tree, mesh):
+    """A copy of every array of ``tree`` on each device of ``mesh``."""
+    return _put(tree, NamedSharding(mesh, P()))
+
+
+def _put(tree, sharding):
+    """Host arrays laid out on devices by ``sharding``.
+
+    Each process places only the pieces its own devices hold, so this
+    works the same when the mesh spans several processes.
+    """
+
+    def put(a):
+        a = np.asarray(a)
+        return jax.make_array_from_callback(a.shape, sharding, lambda index: a[index])
+
+    return jax.tree.map(put, tree)
+
+
+def _place_row_blocks(x, y, sample_weight, mesh):
+    """Rows split into one block per device, each padded to the same size.
+
+    Device d holds rows ``[d * share, (d + 1) * share)`` (``share`` the
+    rows divided by the devices, rounded up); ``n_samples`` holds each
+    block's number of real rows.
+    """
+    n_samples, n_devices = x.shape[0], mesh.size
+    share = -(-n_samples // n_devices)
+    block_rows = bucket_rows(share)
+    blocks = [
+        _padded_rows(
+            x[d * share : (d + 1) * share],
+            y[d * share : (d + 1) * share],
+            sample_weight[d * share : (d + 1) * share],
+            block_rows,
+        )
+        for d in range(n_devices)
+    ]
+    host = TrainData(
+        x=np.concatenate([b.x for b in blocks]),
+        y=np.concatenate([b.y for b in blocks]),
+        sample_weight=np.concatenate([b.sample_weight for b in blocks]),
+        n_samples=np.array([b.n_samples for b in blocks], np.int32),
+    )
+    return _put(host, NamedSharding(mesh, P(MESH_AXIS)))
 
 
 def compiled_sizes(layer_sizes, out_activation):
@@ -313,25 +400,35 @@ def _all_finite(loss, params):
 # One epoch over dense data on the device
 
 
-def run_epoch(params, opt_state, data: TrainData, words, alpha, hyper, config):
+def run_epoch(
+    params, opt_state, data: TrainData, words, alpha, hyper, config, mesh=None
+):
     """One pass over every sample: shuffle, all minibatches, all updates.
 
     A single compiled call of :func:`_epoch`, compiled with the options
-    that suit its size.
+    that suit its size; with a ``mesh``, of :func:`_sharded_epoch`.
     """
+    if mesh is not None:
+        epoch = _pick(_compiled_sharded_epoch, params, data.x.shape[0], passes=6)
+        return epoch(params, opt_state, data, words, alpha, hyper, config, mesh)
     epoch = _pick(_compiled_epoch, params, data.x.shape[0], passes=6)
     return epoch(params, opt_state, data, words, alpha, hyper, config)
 
 
-def _epoch(params, opt_state, data: TrainData, words, alpha, hyper, config):
+def _epoch(params, opt_state, data: TrainData, words, alpha, hyper, config, mesh=None):
     """One pass over every sample: shuffle, all minibatches, all updates.
 
     Returns the new parameters and optimizer state, the epoch's loss (the
     batch losses weighted by their number of rows, as MLPClassifier reports
     it) and whether the loss and every parameter are finite.
+
+    Under a ``mesh`` (inside :func:`_sharded_epoch`), each device runs this
+    on its own share of each minibatch, and the sums are added across
+    devices before every update.
     """
+    reduce = None if mesh is None else _psum
     if config.full_batch:
-        loss, grads = _full_batch_loss_and_grads(params, data, alpha, config)
+        loss, grads = _full_batch_loss_and_grads(params, data, alpha, config, reduce)
         params, opt_state = _optimizer_update(config, grads, opt_state, params, hyper)
         return params, opt_state, loss, _all_finite(loss, params)
 
@@ -340,16 +437,38 @@ def _epoch(params, opt_state, data: TrainData, words, alpha, hyper, config):
     batch_size = config.batch_size
     n_steps_max = -(-n_rows // batch_size)
     order = _epoch_order(words, n_rows, n, config.shuffle)
-    order = jnp.pad(order, (0, n_steps_max * batch_size - n_rows))
+    if mesh is None:
+        share, offset = batch_size, 0
+        order = jnp.pad(order, (0, n_steps_max * batch_size - n_rows))
+    else:
+        # Device d takes rows [d * share, (d + 1) * share) of each batch;
+        # the last share may run past the batch, where it is masked
+        share = -(-batch_size // mesh.size)
+        offset = jax.lax.axis_index(MESH_AXIS) * share
+        overhang = share * mesh.size - batch_size
+        order = jnp.pad(order, (0, n_steps_max * batch_size - n_rows + overhang))
 
     def body(i, carry):
         params, opt_state, loss_sum = carry
         start = i * batch_size
-        index = jax.lax.dynamic_slice_in_dim(order, start, batch_size)
-        in_epoch = start + jnp.arange(batch_size) < n
+        if mesh is None:
+            index = jax.lax.dynamic_slice_in_dim(order, start, batch_size)
+            in_epoch = start + jnp.arange(batch_size) < n
+        else:
+            position = offset + jnp.arange(share)
+            index = jax.lax.dynamic_slice_in_dim(order, start + offset, share)
+            in_epoch = (position < batch_size) & (start + position < n)
         w = jnp.where(in_epoch, data.sample_weight[index], 0)
         params, opt_state, loss = _step(
-            params, opt_state, data.x[index], data.y[index], w, alpha, hyper, config
+            params,
+            opt_state,
+            data.x[index],
+            data.y[index],
+            w,
+            alpha,
+            hyper,
+            config,
+            reduce,
         )
         n_in_batch = jnp.minimum(batch_size, n - start).astype(loss.dtype)
         return params, opt_state, loss_sum + loss * n_in_batch
@@ -390,12 +509,56 @@ def _pick(compiled, params, n_rows, passes):
 _compiled_epoch = _two_ways(_epoch, static_argnames="config")
 
 
-def _step(params, opt_state, x, y, w, alpha, hyper, config):
-    """Forward, backward and update on one minibatch."""
+# The same programs across the devices of a mesh
+
+_psum = functools.partial(jax.lax.psum, axis_name=MESH_AXIS)
+
+
+def _data_spec(config):
+    """How :func:`place` lays the rows out: split for a full batch, else copied."""
+    spec = P(MESH_AXIS) if config.full_batch else P()
+    return TrainData(spec, spec, spec, spec)
+
+
+def _local(data, config):
+    """A device's own rows, with its own number of real rows when split."""
+    return data._replace(n_samples=data.n_samples[0]) if config.full_batch else data
+
+
+def _sharded_epoch(params, opt_state, data, words, alpha, hyper, config, mesh):
+    """:func:`_epoch` on every device of ``mesh`` at once, in one program.
+
+    Parameters and optimizer state are replicated. For minibatches, every
+    device holds every row and computes its share of each batch, in the
+    order a single device would take them; for a full batch, each device
+    computes on its own block of rows. Either way the sums are added
+    across devices before each update, which every device then applies.
+    """
+
+    def local_epoch(params, opt_state, data, words, alpha, hyper):
+        data = _local(data, config)
+        return _epoch(params, opt_state, data, words, alpha, hyper, config, mesh)
+
+    specs = (P(), P(), _data_spec(config), P(), P(), P())
+    epoch = jax.shard_map(local_epoch, mesh=mesh, in_specs=specs, out_specs=P())
+    return epoch(params, opt_state, data, words, alpha, hyper)
+
+
+_compiled_sharded_epoch = _two_ways(_sharded_epoch, static_argnames=("config", "mesh"))
+
+
+def _step(params, opt_state, x, y, w, alpha, hyper, config, reduce=None):
+    """Forward, backward and update on one minibatch.
+
+    ``reduce`` adds the sums over the devices that share the batch.
+    """
     loss_sum, grad_sums = loss_and_grad_sums(
         params, x, y, w, config.activation, config.out_activation
     )
-    loss, grads = regularize(params, loss_sum, grad_sums, jnp.sum(w), alpha)
+    total_weight = jnp.sum(w)
+    if reduce is not None:
+        loss_sum, grad_sums, total_weight = reduce((loss_sum, grad_sums, total_weight))
+    loss, grads = regularize(params, loss_sum, grad_sums, total_weight, alpha)
     params, opt_state = _optimizer_update(config, grads, opt_state, params, hyper)
     return params, opt_state, loss
 
@@ -419,9 +582,15 @@ def _fold_blocks(data: TrainData, fn, init):
     return jax.lax.fori_loop(0, n_blocks, body, init)
 
 
-def _full_batch_loss_and_grads(params, data, alpha, config):
-    """Loss and gradients over all rows, summed block by block."""
+def _full_batch_loss_and_grads(params, data, alpha, config, reduce=None):
+    """Loss and gradients over all rows, summed block by block.
+
+    ``reduce`` adds the sums over the devices that each hold some rows.
+    """
     zeros = (jnp.zeros((), jnp.float32), jax.tree.map(jnp.zeros_like, params))
+    if reduce is not None:
+        # Each device's running sums differ until they are added up
+        zeros = jax.lax.pcast(zeros, MESH_AXIS, to="varying")
     loss_sum, grad_sums = _fold_blocks(
         data,
         lambda x, y, w: loss_and_grad_sums(
@@ -430,6 +599,8 @@ def _full_batch_loss_and_grads(params, data, alpha, config):
         zeros,
     )
     total_weight = jnp.sum(data.sample_weight)
+    if reduce is not None:
+        loss_sum, grad_sums, total_weight = reduce((loss_sum, grad_sums, total_weight))
     return regularize(params, loss_sum, grad_sums, total_weight, alpha)
 
 
@@ -586,29 +757,47 @@ def unflatten(flat, layer_sizes):
     return tuple(zip(weights, biases, strict=True))
 
 
-@functools.partial(jax.jit, static_argnames=("layer_sizes", "config"))
-def _dense_objective(flat, data, alpha, layer_sizes, config):
+def _objective_terms(flat, data, alpha, layer_sizes, config, reduce=None):
     params = unflatten(flat, layer_sizes)
-    loss, grads = _full_batch_loss_and_grads(params, data, alpha, config)
+    loss, grads = _full_batch_loss_and_grads(params, data, alpha, config, reduce)
     grad_flat = jnp.concatenate(
         [jnp.ravel(g) for g, _ in grads] + [jnp.ravel(g) for _, g in grads]
     )
     return loss, grad_flat
 
 
-def objective(flat, data, alpha, layer_sizes, config):
+_dense_objective = jax.jit(_objective_terms, static_argnames=("layer_sizes", "config"))
+
+
+@functools.partial(jax.jit, static_argnames=("layer_sizes", "config", "mesh"))
+def _sharded_objective(flat, data, alpha, layer_sizes, config, mesh):
+    def local_terms(flat, data, alpha):
+        data = _local(data, config)
+        return _objective_terms(flat, data, alpha, layer_sizes, config, _psum)
+
+    specs = (P(), _data_spec(config), P())
+    terms = jax.shard_map(local_terms, mesh=mesh, in_specs=specs, out_specs=P())
+    return terms(flat, data, alpha)
+
+
+def objective(flat, data, alpha, layer_sizes, config, mesh=None):
     """Full-batch loss and its gradient at ``flat``, as float64 for SciPy.
 
-    ``data`` is a :class:`TrainData` on the device, or a tuple ``(x, y, w)``
-    with a CSR ``x`` kept on the host.
+    ``data`` is a :class:`TrainData` on the device (split over the devices
+    of ``mesh``, when given), or a tuple ``(x, y, w)`` with a CSR ``x``
+    kept on the host.
     """
     flat32 = np.asarray(flat, np.float32)
-    if isinstance(data, TrainData):
+    if mesh is not None:
+        flat32 = replicate(flat32, mesh)
+        loss, grad = _sharded_objective(flat32, data, alpha, layer_sizes, config, mesh)
+    elif isinstance(data, TrainData):
         loss, grad = _dense_objective(flat32, data, alpha, layer_sizes, config)
     else:
         params = unflatten(jnp.asarray(flat32), layer_sizes)
         loss, grads = _sparse_loss_and_grads(params, *data, alpha, config)
         grad = flatten(jax.device_get(grads))
+    loss, grad = to_host((loss, grad))
     return float(loss), np.asarray(grad, np.float64)
 
 
@@ -650,8 +839,10 @@ def evaluate(params, data, config):
     counts a row as right only when all its labels are.
     """
     if isinstance(data, TrainData):
-        loss_sum, correct_sum = _dense_evaluation_sums(params, data, config)
-        total = float(jnp.sum(data.sample_weight))
+        loss_sum, correct_sum, total = to_host(
+            (*_dense_evaluation_sums(params, data, config), jnp.sum(data.sample_weight))
+        )
+        total = float(total)
     else:
         x, y, w = data
         loss_sum = correct_sum = 0.0
@@ -747,7 +938,7 @@ def params_to_numpy(params, layer_sizes):
 
     Padding added by :func:`pad_params` is cut off.
     """
-    params = jax.device_get(params)
+    params = to_host(params)
     coefs, intercepts = [], []
     for (w, b), fan_in, fan_out in zip(
         params, layer_sizes[:-1], layer_sizes[1:], strict=True
@@ -755,3 +946,18 @@ def params_to_numpy(params, layer_sizes):
         coefs.append(np.array(w[:fan_in, :fan_out]))
         intercepts.append(np.array(b[:fan_out]))
     return coefs, intercepts
+
+
+def to_host(tree):
+    """The arrays of ``tree`` as NumPy arrays.
+
+    An array replicated over the devices of several processes is read from
+    this process's own copy.
+    """
+
+    def get(a):
+        if isinstance(a, jax.Array) and not a.is_fully_addressable:
+            a = a.addressable_data(0)
+        return np.asarray(a)
+
+    return jax.tree.map(get, tree)

@@ -1,3 +1,4 @@
+import os
 import pickle
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+import sklearn_jaxmlp
 from sklearn_jaxmlp import JaxMLPClassifier, _training
 
 ignore_convergence = pytest.mark.filterwarnings(
@@ -653,6 +655,10 @@ np.save(sys.argv[5], np.stack(coefs))
         for params in [{}, {"batch_size": 32}, {"solver": "lbfgs"}]:
             clf = JaxMLPClassifier((5,), max_iter=5, random_state=0, **params)
             default.append(clf.fit(X, y).coefs_[0])
+    # The script imports the package under test, wherever it is installed
+    root = os.path.dirname(os.path.dirname(sklearn_jaxmlp.__file__))
+    path_list = [root, os.environ.get("PYTHONPATH")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path_list)))
     for option, value in [
         ("jax_enable_x64", "1"),
         ("jax_numpy_dtype_promotion", "strict"),
@@ -663,5 +669,6 @@ np.save(sys.argv[5], np.stack(coefs))
             + [str(tmp_path / "X.npy"), str(tmp_path / "y.npy"), str(out)],
             check=True,
             timeout=300,
+            env=env,
         )
         np.testing.assert_allclose(np.load(out), np.stack(default), rtol=1e-5)

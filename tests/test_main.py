@@ -400,6 +400,7 @@ def test_ctrl_c_outside_fit_exits_130(tmp_path, monkeypatch):
         (["--max-fun", "many"], r"--max-fun: invalid int value: 'many'"),
         (["--power-t", "half"], r"--power-t: invalid float value: 'half'"),
         (["--early-stopping", "yes"], r"unrecognized arguments: yes"),
+        (["--data-parallel", "two"], r"a number of devices, 'all' or 'off'"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
 )
@@ -428,6 +429,8 @@ def test_bad_arguments_exit_2(argv, match, tmp_path, capsys):
         ),
         (["--power-t", "-1"], r"The 'power_t' parameter .* Got -1\.0 instead"),
         (["--max-fun", "0"], r"The 'max_fun' parameter .* Got 0 instead"),
+        (["--device", "cpu:99"], r"device='cpu:99' asks for cpu device '99'"),
+        (["--data-parallel", "999"], r"data_parallel=999 asks for 999 devices"),
     ],
     ids=[
         "alpha",
@@ -438,6 +441,8 @@ def test_bad_arguments_exit_2(argv, match, tmp_path, capsys):
         "validation-fraction",
         "power-t",
         "max-fun",
+        "device",
+        "data-parallel",
     ],
 )
 def test_settings_the_estimator_rejects_exit_1(argv, match, tmp_path, monkeypatch):

@@ -573,8 +573,12 @@ def _run(args):
     if len(classes) < 2:
         return _fail(_too_few_classes(data, classes, args.max_samples))
     if auto_early_stopping:
+        # A --validation-fraction of one's own asks for the split: keep it on,
+        # so that a split that cannot be made is said, not skipped
+        asked = args.validation_fraction != JaxMLPClassifier().validation_fraction
         estimator.set_params(
-            early_stopping=_can_hold_out(data.y_train, args.validation_fraction)
+            early_stopping=asked
+            or _can_hold_out(data.y_train, args.validation_fraction)
         )
 
     # Output folder, before the long part; removed again if left empty

@@ -680,8 +680,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             multi_output=True,
             reset=first_pass,
         )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        y = _dense_target(y)
         together = _devices.spans_processes(mesh)
         if together:
             # One model for several processes: each passed its own rows
@@ -692,6 +691,7 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         targets = self._encode(y)
         sample_weight = check_sample_weight(sample_weight, X)
         sample_weight = sample_weight * self._class_weights(y, incremental)
+        _check_weights(sample_weight, "sample_weight")
 
         seed = _seed_from(self.random_state, agree=together)
         train, val = self._validation_split(
@@ -703,6 +703,12 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self._initialize(layer_sizes)
             params = _training.new_params(seed, layer_sizes)
         else:
+            self._check_fitted_shapes()
+            if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
+                raise ValueError(
+                    "The fitted weights (coefs_, intercepts_) hold NaN or "
+                    "infinity; fit the model anew (warm_start=False)."
+                )
             self._check_architecture(layer_sizes, incremental)
             params = tuple(zip(self.coefs_, self.intercepts_, strict=True))
             # Copies, so that a failed fit leaves the previous lists intact
@@ -805,14 +811,27 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 f"fit: it had {self.classes_.tolist()}, y has {present.tolist()}."
             )
 
-    def _encode(self, y):
+    def _check_validation_target(self, y_val):
+        """Refuse a y_val whose kind or label count is not y's."""
+        check_classification_targets(y_val)
+        target_type = type_of_target(y_val, input_name="y_val")
+        multilabel = target_type == "multilabel-indicator"
+        if multilabel != self._multilabel:
+            kind = "a multilabel indicator" if self._multilabel else "single-label"
+            raise ValueError(f"y_val is {target_type}, but y is {kind}.")
+        if multilabel and y_val.shape[1] != self.classes_.size:
+            raise ValueError(
+                f"y_val has {y_val.shape[1]} labels; y has {self.classes_.size}."
+            )
+
+    def _encode(self, y, name="y"):
         """One-hot float32 targets (one column if binary; as is if multilabel)."""
         if self._multilabel:
             return np.asarray(y, np.float32)
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(
-                f"y has labels {unknown.tolist()} that are not among the "
+                f"{name} has labels {unknown.tolist()} that are not among the "
                 f"classes {self.classes_.tolist()}."
             )
         indices = np.searchsorted(self.classes_, y)
@@ -857,7 +876,18 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                     f"class_weight has labels {sorted(unknown, key=str)} that are "
                     f"not among the classes {self.classes_.tolist()}."
                 )
-        return compute_sample_weight(self.class_weight, y)
+        factors = compute_sample_weight(self.class_weight, y)
+        if not (np.isfinite(factors).all() and (factors >= 0).all()):
+            raise ValueError(
+                "class_weight must give every class a finite, non-negative "
+                f"weight; got {self.class_weight!r}."
+            )
+        if not factors.any():
+            raise ValueError(
+                f"class_weight={self.class_weight!r} gives every sample a "
+                "weight of zero."
+            )
+        return factors
 
     def _validation_split(
         self, X, targets, sample_weight, validation, seed, gather=False
@@ -865,6 +895,11 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         """``(train, val)`` as ``(x, y, w)`` triples; ``val`` may be None."""
         X_val, y_val, w_val = validation if validation is not None else (None,) * 3
         given = X_val is not None or y_val is not None
+        if w_val is not None and not given:
+            raise ValueError(
+                "sample_weight_val weighs the rows of X_val and y_val, which are "
+                "missing."
+            )
         if given:
             if X_val is None or y_val is None:
                 missing = "y_val" if X_val is not None else "X_val"
@@ -888,13 +923,18 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 multi_output=True,
                 reset=False,
             )
-            if y_val.ndim == 2 and y_val.shape[1] == 1:
-                y_val = column_or_1d(y_val, warn=True)
+            y_val = _dense_target(y_val)
+            self._check_validation_target(y_val)
             _check_float32_range(X_val)
             w_val = check_sample_weight(w_val, X_val)
+            _check_weights(w_val, "sample_weight_val")
             if gather:
                 X_val, y_val, w_val = _devices.gather_rows(X_val, y_val, w_val)
-            return (X, targets, sample_weight), (X_val, self._encode(y_val), w_val)
+            return (X, targets, sample_weight), (
+                X_val,
+                self._encode(y_val, "y_val"),
+                w_val,
+            )
 
         if not (self.early_stopping and self.solver in _STOCHASTIC_SOLVERS):
             return (X, targets, sample_weight), None
@@ -910,6 +950,14 @@ class JaxMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             random_state=split,
             stratify=stratify,
         )
+        for weights, share in ((w_tr, "training"), (w_va, "validation")):
+            if not weights.sum() > 0:
+                raise ValueError(
+                    f"Every sample in the {share} share of the early-stopping "
+                    "split has zero weight: give weight to more samples "
+                    "(sample_weight, class_weight) or change "
+                    "validation_fraction or random_state."
+                )
         return (X_tr, y_tr, w_tr), (X_va, y_va, w_va)
 
     def _check_split(self, stratify, n_samples):
@@ -1374,6 +1422,33 @@ def _reconstruction(params, layer_sizes):
     return {"coefs_": coefs, "intercepts_": intercepts}
 
 
+def _dense_target(y):
+    """``y`` as a dense array: a sparse label indicator matrix is made dense."""
+    if sp.issparse(y):
+        y = y.toarray()
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    return y
+
+
+def _check_weights(weights, name):
+    """Refuse weights that float32 turns into zero or infinity, or all zero."""
+    if weights.size and not weights.any():
+        raise ValueError(f"{name} gives every sample a weight of zero.")
+    with np.errstate(over="ignore"):
+        as_float32 = weights.astype(np.float32)
+        total = np.float32(weights.sum())
+    # XLA flushes float32 values below the smallest normal one to zero
+    lost = (weights > 0) & (as_float32 < np.finfo(np.float32).tiny)
+    if lost.any() or not (np.isfinite(as_float32).all() and np.isfinite(total)):
+        raise ValueError(
+            f"{name} has weights that float32 cannot hold (from "
+            f"{weights[weights > 0].min():.3g} to {weights.max():.3g}): "
+            "JaxMLPClassifier trains in float32. Rescale the weights, for "
+            "example so that the largest is 1."
+        )
+
+
 def _padded(x, y, sizes):
     """Inputs and targets widened to the compiled layer sizes."""
     return _training.pad_columns(x, sizes[0]), _training.pad_columns(y, sizes[-1])
@@ -1397,6 +1472,17 @@ def _check_hidden_layer_sizes(hidden_layer_sizes):
 
 def _check_numeric(X, name):
     """Refuse text and dates, which NumPy would otherwise turn into numbers."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and not hasattr(dtypes, "kind"):
+        # A DataFrame: one dtype per column
+        for column, dtype in dtypes.items():
+            if getattr(dtype, "kind", None) in ("U", "S", "M", "m"):
+                raise ValueError(
+                    f"{name} has column {column!r} of dtype {dtype}; "
+                    "JaxMLPClassifier needs numeric features. Encode text or "
+                    "dates first, for example with "
+                    "sklearn.preprocessing.OrdinalEncoder."
+                )
     kind = getattr(getattr(X, "dtype", None), "kind", None)
     if kind in ("U", "S", "M", "m"):
         raise ValueError(

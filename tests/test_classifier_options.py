@@ -410,3 +410,105 @@ def test_extra_activations_train_and_predict_in_float64_too(iris, activation):
     np.testing.assert_allclose(
         clf._logits_float64(X), clf._logits(X), rtol=1e-4, atol=1e-5
     )
+
+
+# Bad weights, validation targets and fitted weights are refused by name
+
+
+def _rows(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(60, 4)), np.arange(60) % 3
+
+
+@pytest.mark.parametrize(
+    "params, fit_kwargs, message",
+    [
+        ({"class_weight": {0: -1.0}}, {}, "class_weight must give every class"),
+        ({"class_weight": {0: np.nan}}, {}, "class_weight must give every class"),
+        ({"class_weight": {0: 0, 1: 0, 2: 0}}, {}, "weight of zero"),
+        ({}, {"sample_weight": np.full(60, 1e-40)}, "float32 cannot hold"),
+        ({}, {"sample_weight": np.full(60, 1e38)}, "float32 cannot hold"),
+        (
+            {"early_stopping": True, "validation_fraction": 0.2},
+            {"sample_weight": (np.arange(60) < 6).astype(float)},
+            "zero weight",
+        ),
+        (
+            {"early_stopping": True},
+            {"sample_weight_val": np.ones(15)},
+            "sample_weight_val weighs the rows of X_val",
+        ),
+    ],
+)
+@ignore_convergence
+def test_bad_weights_are_refused_before_training(params, fit_kwargs, message):
+    X, y = _rows()
+    clf = _small(**params)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y, **fit_kwargs)
+    assert not hasattr(clf, "coefs_")
+
+
+@pytest.mark.parametrize(
+    "y_val, message",
+    [
+        (np.eye(3)[np.arange(15) % 3], r"y_val is multilabel-indicator, but y is"),
+        (np.arange(15) % 4, r"y_val has labels \[3\]"),
+    ],
+)
+@ignore_convergence
+def test_a_validation_target_unlike_y_is_refused(y_val, message):
+    X, y = _rows()
+    with pytest.raises(ValueError, match=message):
+        _small(early_stopping=True).fit(X, y, X_val=X[:15], y_val=y_val)
+
+
+def test_a_multilabel_validation_target_needs_every_label():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 4))
+    y = (rng.random((60, 3)) > 0.5).astype(int)
+    with pytest.raises(ValueError, match="y_val has 2 labels; y has 3"):
+        _small(early_stopping=True).fit(X, y, X_val=X[:15], y_val=y[:15, :2])
+
+
+@ignore_convergence
+def test_a_sparse_label_indicator_matrix_is_a_target():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 4))
+    y = (rng.random((60, 3)) > 0.5).astype(int)
+    dense = _small(max_iter=3).fit(X, y)
+    sparse = _small(max_iter=3).fit(X, sp.csr_matrix(y))
+    np.testing.assert_array_equal(sparse.coefs_[0], dense.coefs_[0])
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c.intercepts_.__setitem__(1, c.intercepts_[1][:2]), "chain"),
+        (lambda c: c.coefs_.__setitem__(0, c.coefs_[0][:, :3]), "chain"),
+        (lambda c: c.coefs_[0].__setitem__((0, 0), np.nan), "NaN or infinity"),
+    ],
+    ids=["short bias", "narrow weights", "nan weight"],
+)
+@ignore_convergence
+def test_continuing_from_edited_weights_is_refused(edit, message):
+    X, y = _rows()
+    clf = _small(max_iter=3).fit(X, y)
+    edit(clf)
+    kept = [w.copy() for w in clf.coefs_]
+    with pytest.raises(ValueError, match=message):
+        clf.partial_fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        clf.set_params(warm_start=True).fit(X, y)
+    for before, after in zip(kept, clf.coefs_, strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+@ignore_convergence
+def test_a_date_column_of_a_dataframe_is_refused_by_name():
+    pd = pytest.importorskip("pandas")
+    X, y = _rows()
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    frame["when"] = pd.date_range("2026-01-01", periods=60)
+    with pytest.raises(ValueError, match="column 'when'"):
+        _small().fit(frame, y)

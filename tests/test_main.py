@@ -1192,3 +1192,10 @@ def test_stdout_closed_while_the_bar_runs_ends_the_program_quietly(tmp_path):
     assert "Traceback" not in stderr
     assert "Exception" not in stderr
     assert not out.exists()
+
+
+def test_a_validation_fraction_of_ones_own_keeps_early_stopping_on(tmp_path):
+    argv = [*FAST, "--max-samples", "40", "--validation-fraction", "0.05"]
+    code, _, stderr = run_main([*argv, "--quiet", "--out", str(tmp_path)])
+    assert code == 1
+    assert "validation_fraction" in stderr

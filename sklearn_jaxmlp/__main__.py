@@ -186,10 +186,10 @@ def _build_parser():
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    # Two departures from the estimator's defaults: runs repeat, and unless
-    # the data are too few, a tenth of the training set is held out to stop
-    # at the best epoch (None: decided once the data are loaded). On
-    # Fashion-MNIST: 0.886 after 39 epochs, against 0.884 after 200.
+    # Two departures from the estimator's defaults: runs repeat, and on
+    # large training sets a tenth is held out to stop at the best epoch
+    # (None: decided once the data are loaded). On Fashion-MNIST: 0.886
+    # after 39 epochs, against 0.884 after 200.
     parser.set_defaults(**{**defaults, "random_state": 0, "early_stopping": None})
 
     data = parser.add_argument_group("data")
@@ -290,9 +290,9 @@ def _build_parser():
         action=argparse.BooleanOptionalAction,
         help="sgd and adam: hold out --validation-fraction of the training "
         "samples and stop when their accuracy stops improving, keeping the "
-        "best epoch's weights (default: on when every class has a sample "
-        "to hold out; --no-early-stopping trains on every sample, as the "
-        "estimator's default does)",
+        "best epoch's weights (default: on for 10,000 training samples or "
+        "more, as Fashion-MNIST and MNIST have; --no-early-stopping trains "
+        "on every sample, as the estimator's default does)",
     )
     network.add_argument(
         "--validation-fraction",
@@ -578,7 +578,7 @@ def _run(args):
         asked = args.validation_fraction != JaxMLPClassifier().validation_fraction
         estimator.set_params(
             early_stopping=asked
-            or _can_hold_out(data.y_train, args.validation_fraction)
+            or _stops_early_by_default(data.y_train, args.validation_fraction)
         )
 
     # Output folder, before the long part; removed again if left empty
@@ -595,8 +595,19 @@ def _run(args):
         _remove_empty(created)
 
 
-def _can_hold_out(y, fraction):
-    """Whether a stratified validation split of ``y`` keeps every class."""
+# Below this many training samples the held-out accuracy moves in steps too
+# coarse to stop on (digits: 0.896 with early stopping, 0.978 without)
+_EARLY_STOPPING_MIN_SAMPLES = 10_000
+
+
+def _stops_early_by_default(y, fraction):
+    """Whether the job holds out a validation set when not told.
+
+    Only for training sets of at least 10,000 samples whose stratified
+    split keeps every class on both sides.
+    """
+    if len(y) < _EARLY_STOPPING_MIN_SAMPLES:
+        return False
     n_val = math.ceil(fraction * len(y))
     counts = np.unique(y, return_counts=True)[1]
     n_classes = len(counts)

@@ -763,19 +763,24 @@ def test_defaults_are_the_estimators():
     assert args.progress == "auto"
 
 
-def test_early_stopping_is_on_unless_the_data_are_too_few(tmp_path, no_figures):
+def test_early_stopping_is_on_for_large_training_sets(tmp_path, no_figures):
+    # Digits (1,347 training samples) trains on everything by default
     code, stdout, _ = run_main([*FAST, "--out", str(tmp_path)])
+    assert code == 0
+    assert "validation" not in stdout.lower()
+
+    code, stdout, _ = run_main([*FAST, "--early-stopping", "--out", str(tmp_path)])
     assert code == 0
     assert "Best validation score" in stdout
 
-    # 40 samples of 10 classes: a tenth held out cannot hold every class
-    code, stdout, _ = run_main([*FAST, "--max-samples", "40", "--out", str(tmp_path)])
-    assert code == 0
-    assert "validation" not in stdout.lower()
 
-    code, stdout, _ = run_main([*FAST, "--no-early-stopping", "--out", str(tmp_path)])
-    assert code == 0
-    assert "validation" not in stdout.lower()
+def test_the_default_split_needs_many_samples_and_every_class():
+    from sklearn_jaxmlp.__main__ import _stops_early_by_default
+
+    assert _stops_early_by_default(np.arange(20_000) % 10, 0.1)
+    assert not _stops_early_by_default(np.arange(9_999) % 10, 0.1)
+    # A class of one sample cannot be on both sides of the split
+    assert not _stops_early_by_default(np.r_[np.zeros(20_000), 1], 0.1)
 
 
 def test_options_reach_the_estimator(tmp_path, monkeypatch):

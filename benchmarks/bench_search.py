@@ -50,7 +50,8 @@ import subprocess
 import sys
 import time
 import warnings
-from datetime import datetime
+
+import _machine  # benchmarks/_machine.py, next to this script
 
 BACKENDS = ("n_jobs=1", "threading", "loky", "dask", "multiprocessing")
 RESULT_PREFIX = "RESULT "
@@ -58,18 +59,6 @@ LOOPBACK = "127.0.0.1"
 GRID = {"hidden_layer_sizes": [(32,), (64,)], "alpha": [1e-4, 1e-2]}
 CV = 3
 N_CANDIDATES = len(GRID["hidden_layer_sizes"]) * len(GRID["alpha"])
-
-
-def cpu_model():
-    """The CPU's model name from /proc/cpuinfo, or an empty string."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 def _version(name):
@@ -86,10 +75,7 @@ def machine_info():
     import sklearn_jaxmlp
 
     return {
-        "date": datetime.now().isoformat(timespec="seconds"),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_model": cpu_model(),
-        "n_cpus": len(os.sched_getaffinity(0)),
+        **_machine.describe(),
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "python": platform.python_version(),
         "sklearn_jaxmlp": os.path.dirname(sklearn_jaxmlp.__file__),

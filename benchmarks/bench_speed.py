@@ -71,7 +71,6 @@ import functools
 import json
 import os
 import pickle
-import platform
 import resource
 import statistics
 import subprocess
@@ -79,8 +78,8 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import datetime
 
+import _machine  # benchmarks/_machine.py, next to this script
 import jax
 import numpy as np
 import sklearn
@@ -150,29 +149,10 @@ def select_device(name):
         ) from None
 
 
-def cpu_model():
-    """The CPU's model name from /proc/cpuinfo, or an empty string."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
-
-
 def machine_info(device):
     """Date, machine, CPU count, JAX device and library versions."""
-    try:
-        n_cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        n_cpus = os.cpu_count()
     return {
-        "date": datetime.now().isoformat(timespec="seconds"),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_model": cpu_model(),
-        "n_cpus": n_cpus,
+        **_machine.describe(),
         "jax_backend": device.platform,
         "jax_device": str(device),
         "jax": jax.__version__,

@@ -157,9 +157,9 @@ def gather_rows(*arrays):
     Each process then holds the whole training set, as one process given
     all the rows would. ``None`` stays None only if it is None everywhere.
     """
-    # TODO(issue 5): keep each process's rows on its own devices, for data
-    # larger than one host; the batches would then differ from one process's
-    # fit on all the rows.
+    # Not yet done: keeping each process's rows on its own devices, for data
+    # larger than one host (the batches would then differ from one
+    # process's fit on all the rows).
     parts = _allgather_objects(arrays)
     gathered = []
     for pieces in zip(*parts, strict=True):

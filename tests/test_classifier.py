@@ -189,7 +189,7 @@ def test_fitted_attributes_match_mlpclassifier(iris, solver):
 )
 @pytest.mark.parametrize("task", ["binary", "multiclass"])
 def test_epochs_match_mlpclassifier_from_the_same_weights(
-    iris, binary, solver, extra, task
+    iris, binary, solver, extra, task, fit_both_from_the_same_weights
 ):
     """From equal weights, both estimators take the same steps."""
     X, y = iris if task == "multiclass" else binary
@@ -200,17 +200,9 @@ def test_epochs_match_mlpclassifier_from_the_same_weights(
         batch_size=32,  # leaves a short last batch
         learning_rate_init=0.01,
         shuffle=False,
-        warm_start=True,
-        tol=0.0,
         **extra,
     )
-    ours = JaxMLPClassifier(**params, max_iter=1, random_state=0).fit(X, y)
-    theirs = MLPClassifier(**params, max_iter=1, random_state=0).fit(X, y)
-    theirs.coefs_ = [w.astype(np.float64) for w in ours.coefs_]
-    theirs.intercepts_ = [b.astype(np.float64) for b in ours.intercepts_]
-
-    ours.set_params(max_iter=3).fit(X, y)
-    theirs.set_params(max_iter=3).fit(X, y)
+    ours, theirs = fit_both_from_the_same_weights(params, X, y, max_iter=3)
 
     # The first entry is each one's own first fit, from its own initialisation
     np.testing.assert_allclose(ours.loss_curve_[1:], theirs.loss_curve_[1:], rtol=1e-4)

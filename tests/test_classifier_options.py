@@ -46,7 +46,9 @@ def _same_weights(a, b):
 
 @ignore_convergence
 @pytest.mark.parametrize("learning_rate", ["invscaling", "constant"])
-def test_schedules_match_mlpclassifier_from_the_same_weights(iris, learning_rate):
+def test_schedules_match_mlpclassifier_from_the_same_weights(
+    iris, learning_rate, fit_both_from_the_same_weights
+):
     X, y = iris
     params = dict(
         hidden_layer_sizes=(6,),
@@ -56,15 +58,8 @@ def test_schedules_match_mlpclassifier_from_the_same_weights(iris, learning_rate
         learning_rate_init=0.1,
         batch_size=32,
         shuffle=False,
-        warm_start=True,
-        tol=0.0,
     )
-    ours = JaxMLPClassifier(**params, max_iter=1, random_state=0).fit(X, y)
-    theirs = MLPClassifier(**params, max_iter=1, random_state=0).fit(X, y)
-    theirs.coefs_ = [w.astype(np.float64) for w in ours.coefs_]
-    theirs.intercepts_ = [b.astype(np.float64) for b in ours.intercepts_]
-    ours.set_params(max_iter=4).fit(X, y)
-    theirs.set_params(max_iter=4).fit(X, y)
+    ours, theirs = fit_both_from_the_same_weights(params, X, y, max_iter=4)
     np.testing.assert_allclose(ours.loss_curve_[1:], theirs.loss_curve_[1:], rtol=1e-4)
     for a, b in zip(ours.coefs_, theirs.coefs_, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)

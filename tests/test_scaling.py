@@ -141,12 +141,20 @@ def test_bad_device_values_are_refused(params, message):
     assert not hasattr(clf, "coefs_")
 
 
-def test_missing_gpu_is_refused():
-    if any(d.platform == "gpu" for d in jax.devices()):
-        pytest.skip("this machine has a GPU")
+def _a_platform_this_process_lacks():
+    for platform in ("gpu", "tpu"):
+        try:
+            jax.local_devices(backend=platform)
+        except RuntimeError:
+            return platform
+    raise AssertionError("this process has both GPU and TPU devices")
+
+
+def test_missing_accelerator_is_refused():
+    missing = _a_platform_this_process_lacks()
     X, y = _iris()
-    with pytest.raises(ValueError, match="device='gpu' names no platform JAX"):
-        JaxMLPClassifier(device="gpu", max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match=f"device='{missing}' names no platform JAX"):
+        JaxMLPClassifier(device=missing, max_iter=1).fit(X, y)
 
 
 def test_predicting_on_a_missing_device_is_refused():
@@ -161,10 +169,11 @@ def test_predicting_on_a_missing_device_is_refused():
 
 @pytest.mark.parametrize("data_parallel", [1, True], ids=["one", "all-of-one"])
 def test_one_device_of_data_parallel_is_the_plain_fit(data_parallel, count_compiles):
-    if len(jax.devices()) > 1 and data_parallel is True:
-        pytest.skip("this process has several devices")
+    # The suite's own process has one CPU device (the several-device checks
+    # run in subprocesses), so data_parallel=True on the CPU means one device
+    assert len(jax.devices("cpu")) == 1
     X, y = _iris()
-    kwargs = dict(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+    kwargs = dict(hidden_layer_sizes=(5,), max_iter=3, random_state=0, device="cpu")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=Warning)
         plain = JaxMLPClassifier(**kwargs).fit(X, y)
